@@ -1,0 +1,76 @@
+// PiAPI client: typed, asynchronous operations over HTTPS (or plain HTTP to a
+// loopback address, for tests and the simulator).
+//
+// Every operation is a C++20 coroutine on the given executor and never throws:
+// it returns the parsed value or an ApiError that says whether a retry can
+// help (transient/permanent) and, for the creating calls (upload, create task),
+// whether the request may have been processed (maybe_processed).
+// Connections are kept alive and reused from a bounded pool; every phase
+// (resolve, connect, TLS handshake, write, read) has a deadline.
+// The API key is sent as X-API-Key and never logged, not even at debug level.
+//
+// Thread contract: all calls on the executor's thread (one io_context thread).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "core/api.hpp"
+#include "core/clock.hpp"
+#include "core/result.hpp"
+
+namespace sd {
+
+struct ClientOptions {
+  std::string base_url = "https://api.piapi.ai";  // https://host[:port] or http://127.0.0.1:port
+  std::string api_key;                            // never logged
+  Duration timeout = std::chrono::seconds(30);    // per phase
+  int max_connections = 8;                        // pool bound per host
+  std::string user_agent = "seedanced/0.1";
+  std::string ca_file;  // extra CA bundle (tests with a self-signed cert); empty = system store
+  uint64_t max_body_bytes = 8 << 20;              // API replies larger than this are an error
+  uint64_t max_download_bytes = uint64_t(2) << 30;  // output videos larger than this are an error
+  const Clock* clock = nullptr;  // for Retry-After dates; nullptr = system clock
+};
+
+class PiapiClient {
+ public:
+  // Returns an error when base_url is malformed, or plain http to a
+  // non-loopback host.
+  static Result<std::unique_ptr<PiapiClient>> create(boost::asio::any_io_executor ex,
+                                                     ClientOptions options);
+  ~PiapiClient();
+  PiapiClient(const PiapiClient&) = delete;
+  PiapiClient& operator=(const PiapiClient&) = delete;
+
+  // POST /api/v1/asset/upload
+  boost::asio::awaitable<ApiResult<RemoteAsset>> upload_asset(UploadAssetRequest req);
+  // GET /api/v1/asset/list, following pages until every item was read.
+  boost::asio::awaitable<ApiResult<std::vector<RemoteAsset>>> list_assets();
+  // GET /api/v1/asset/{id}
+  boost::asio::awaitable<ApiResult<RemoteAsset>> get_asset(std::string asset_id);
+  // DELETE /api/v1/asset/{id}
+  boost::asio::awaitable<ApiResult<void>> delete_asset(std::string asset_id);
+  // POST /api/v1/task with `body` sent verbatim (see create_task_body()).
+  boost::asio::awaitable<ApiResult<RemoteTask>> create_task(std::string body);
+  // GET /api/v1/task/{id}
+  boost::asio::awaitable<ApiResult<RemoteTask>> get_task(std::string task_id);
+  // GET `url` (any host; https, or http to loopback) streamed to `path`.tmp,
+  // fsynced and renamed to `path`. Larger than max_download_bytes -> permanent error.
+  boost::asio::awaitable<ApiResult<DownloadResult>> download(std::string url, std::string path);
+
+  // Closes idle connections; in-flight operations finish or time out.
+  void shutdown();
+
+ private:
+  struct Impl;
+  explicit PiapiClient(std::unique_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace sd
