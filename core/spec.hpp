@@ -18,6 +18,8 @@ std::optional<MediaType> media_type_from_string(std::string_view s);
 struct SourceRef {
   std::string file;  // path of the job-spec file
   int line = 0;      // 1-based line of the object, 0 if unknown
+
+  bool operator==(const SourceRef&) const = default;
 };
 
 // A reusable reference uploaded once to the Private Asset Library.
