@@ -1,10 +1,14 @@
 // The state DB: SQLite in WAL mode holding every asset and task record, the
 // task->asset edges, the append-only events log, operator commands and
 // metadata. The daemon opens it read-write; seedancectl opens it read-only
-// (or read-write for `retry`) while the daemon runs.
+// (or in kOperator mode for `retry`) while the daemon runs.
 //
-// Thread contract: one Repository per thread; SQLite handles cross-process
-// locking (busy_timeout).
+// Durability: WAL with synchronous=NORMAL, except steps that record an intent
+// (see apply()). Only one daemon may use a DB: kReadWrite holds an exclusive
+// flock on "<db>.lock" (which holds its pid) for the Repository's lifetime.
+//
+// Thread contract: one Repository per thread (it caches prepared statements);
+// any number of processes may read while one writes (WAL, busy_timeout 5 s).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/engine.hpp"
 #include "core/model.hpp"
 #include "core/result.hpp"
@@ -36,13 +41,23 @@ struct Command {
 
 class Repository {
  public:
-  enum class Mode { kReadWrite, kReadOnly };
+  enum class Mode {
+    kReadWrite,  // the daemon: creates/migrates the DB, takes the "<db>.lock" flock
+    kReadOnly,   // seedancectl status/show/events: SQLITE_OPEN_READONLY, no lock
+    kOperator,   // seedancectl retry: may write (push_command), no lock, no migration
+  };
+
+  // How long a statement waits for another process's write lock.
+  static constexpr Duration kDefaultBusyTimeout = std::chrono::seconds(5);
 
   // Opens (creating it and its schema in kReadWrite mode) the DB at `path`.
   // Applies pending migrations; refuses a DB written by a newer schema, a
   // corrupt file, a missing directory or a read-only file with an Error whose
   // message names the path and the fix.
   static Result<std::unique_ptr<Repository>> open(const std::string& path, Mode mode);
+  // The same with another busy timeout (tests use a short one).
+  static Result<std::unique_ptr<Repository>> open(const std::string& path, Mode mode,
+                                                  Duration busy_timeout);
   ~Repository();
   Repository(const Repository&) = delete;
   Repository& operator=(const Repository&) = delete;
