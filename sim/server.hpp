@@ -3,6 +3,10 @@
 // Tests, benchmarks and `seedanced --demo` start it in-process; the
 // `piapi-sim` program is a thin main around it.
 //
+// Owner: sim/. GET /sim/stats returns the model's ground truth (see
+// sim/model.hpp); POST /sim/control {"faults": {...} | "off"} changes fault
+// rates at runtime (see FaultInjector::apply_control in sim/faults.hpp).
+//
 // Thread contract: start() runs the server on its own thread; the public
 // methods may be called from any thread.
 #pragma once
@@ -31,10 +35,13 @@ class SimServer {
   std::string base_url() const;  // "http://127.0.0.1:<port>"
   // The same document GET /sim/stats returns.
   nlohmann::json stats() const;
+  // Closes the listener and every connection and joins the server thread.
+  // Idempotent. REQUIRES: not called from the server thread.
   void stop();
 
+  struct Impl;  // opaque; public only so that sim/server.cpp's helpers can name it
+
  private:
-  struct Impl;
   explicit SimServer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
