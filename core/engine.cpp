@@ -480,8 +480,8 @@ struct Engine::Impl {
       schedule(a, Queue::kPolls, now);
       return;
     }
-    if (!a.rec.expires_at) {
-      unschedule(a);
+    if (!a.rec.expires_at || !needed_by_unsubmitted(a.rec.spec.name)) {
+      unschedule(a);  // the next task that needs it kicks it (or demotes at submit)
       return;
     }
     TimePoint at = *a.rec.expires_at - opt.expiry_margin;
