@@ -12,7 +12,7 @@
 namespace sd::ctl {
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;  // keeps "kind", "name", "state" first
 
 constexpr size_t kErrorWidth = 48;  // LAST-ERROR column of the status table
 constexpr int kEventsPage = 1000;
