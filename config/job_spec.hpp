@@ -1,9 +1,14 @@
-// Job specs: every *.json file in jobs_dir, parsed (JSON with // comments) and
-// validated against every rule of design.md before anything is sent.
+// Job specs: every *.json file in jobs_dir, parsed (JSON with // and /* */
+// comments) and validated against every rule of design.md, plus the PiAPI
+// input rules of piapi-api.md §2, before anything is sent. docs/config.md
+// lists the rules; config/validate.hpp holds their tables.
 //
 // Problems are Diagnostics printed as
 //   file:line: job 'x' field 'y': what is wrong; how to fix it
-// One invalid file does not stop the others: it is reported and skipped.
+// (warnings as "file:line: warning: job 'x' ..."). One invalid file does not
+// stop the others: it is reported and skipped.
+//
+// Owner: config/. Thread contract: plain functions over values; no shared state.
 #pragma once
 
 #include <map>
@@ -19,40 +24,55 @@ struct Diagnostic {
   enum class Severity { kError, kWarning };
   Severity severity = Severity::kError;
   std::string file;
-  int line = 0;       // 0 when unknown
-  std::string job;    // asset or task name; "" for file-level problems
-  std::string field;  // e.g. "image_urls[1]"; "" when not about one field
+  int line = 0;         // 0 when unknown
+  std::string job;      // asset or task name; "" for file-level problems
+  std::string field;    // e.g. "image_urls[1]"; "" when not about one field
   std::string message;  // what is wrong
   std::string fix;      // how to fix it
 
-  // "file:line: job 'x' field 'y': message; fix" (parts omitted when empty).
+  // "file:line: job 'x' field 'y': message; fix" (parts omitted when empty;
+  // a warning has "warning: " before "job").
   std::string to_string() const;
+  bool is_error() const { return severity == Severity::kError; }
 };
 
 // The declarations of one file.
 struct FileSpecs {
-  bool ok = false;  // false: the file has errors and contributed nothing
+  bool ok = false;  // false: the file has errors
+  // With ok == false these are empty, unless kept_previous: then they are the
+  // declarations the file had in the previous load (SIGHUP), still in effect.
+  bool kept_previous = false;
   std::vector<AssetSpec> assets;
   std::vector<TaskSpec> tasks;
 };
 
 struct JobsLoad {
-  SpecSet specs;                          // every valid declaration, merged across files
+  SpecSet specs;                           // every declaration in effect, merged across files
   std::map<std::string, FileSpecs> files;  // by path
-  std::vector<Diagnostic> diagnostics;     // errors and warnings, in file order
+  std::vector<Diagnostic> diagnostics;     // errors and warnings, sorted by file and line
 
   bool has_errors() const;
+  int error_count() const;
+  int warning_count() const;
 };
 
-// Parses and validates one file's text (used by load_jobs and the tests).
+// Parses and validates one file's text (used by load_jobs and the tests):
+// every rule that needs only this file. Appends problems to `diagnostics`;
+// the result has ok == false (and no declarations) when any is an error.
+// Never throws, whatever the text.
 FileSpecs parse_job_file(const std::string& path, const std::string& text,
                          std::vector<Diagnostic>& diagnostics);
 
 // Loads every *.json in `dir` (sorted by name) and applies the cross-file
 // rules (global names, asset references, plan.max_assets, quota warnings).
-// With `previous` (SIGHUP), a file that now has errors keeps the declarations
-// it had in `previous`, and the error is still reported.
+// A missing or unreadable dir is one error. With `previous` (SIGHUP), a file
+// that now has errors keeps the declarations it had in `previous`, and the
+// error is still reported.
 JobsLoad load_jobs(const std::string& dir, const MainConfig& config,
                    const JobsLoad* previous = nullptr);
+
+// load_jobs over in-memory files (path -> text), in path order.
+JobsLoad load_jobs_from_texts(const std::map<std::string, std::string>& files,
+                              const MainConfig& config, const JobsLoad* previous = nullptr);
 
 }  // namespace sd

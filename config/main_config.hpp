@@ -5,6 +5,9 @@
 // The API key is never in this file: load_api_key() reads it from the systemd
 // credential $CREDENTIALS_DIRECTORY/piapi-api-key, else $PIAPI_API_KEY, else
 // the file named by api.key_file.
+//
+// Owner: config/. Thread contract: plain values and functions; load_api_key
+// reads the environment, so call it from one thread (at start-up).
 #pragma once
 
 #include <cstdint>
@@ -51,6 +54,7 @@ struct MainConfig {
 
 // Reads and validates `path`. Every problem is reported in one Error whose
 // message has one "file:line: field 'x': what is wrong; how to fix it" line each.
+// An empty `path` returns the built-in defaults (source "").
 Result<MainConfig> load_main_config(const std::string& path);
 
 // The engine's options as this configuration sets them.
