@@ -33,9 +33,9 @@ struct ClientOptions {
   int max_connections = 8;                        // pool bound per host
   std::string user_agent = "seedanced/0.1";
   std::string ca_file;  // extra CA bundle (tests with a self-signed cert); empty = system store
-  uint64_t max_body_bytes = 8 << 20;              // API replies larger than this are an error
+  uint64_t max_body_bytes = 8 << 20;                // API replies larger than this are an error
   uint64_t max_download_bytes = uint64_t(2) << 30;  // output videos larger than this are an error
-  const Clock* clock = nullptr;  // for Retry-After dates; nullptr = system clock
+  const Clock* clock = nullptr;                     // for Retry-After dates; nullptr = system clock
 };
 
 class PiapiClient {
@@ -60,8 +60,11 @@ class PiapiClient {
   boost::asio::awaitable<ApiResult<RemoteTask>> create_task(std::string body);
   // GET /api/v1/task/{id}
   boost::asio::awaitable<ApiResult<RemoteTask>> get_task(std::string task_id);
-  // GET `url` (any host; https, or http to loopback) streamed to `path`.tmp,
-  // fsynced and renamed to `path`. Larger than max_download_bytes -> permanent error.
+  // GET `url` (any host; https, or http to loopback; up to 5 redirects followed;
+  // no API key sent) streamed to `path`.part, fsynced and renamed to `path`.
+  // Larger than max_download_bytes -> permanent error; 404 and other 4xx ->
+  // permanent; 5xx, 429, transport failures -> transient. The .part file is
+  // removed on failure.
   boost::asio::awaitable<ApiResult<DownloadResult>> download(std::string url, std::string path);
 
   // Closes idle connections; in-flight operations finish or time out.
