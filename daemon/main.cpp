@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -97,9 +98,11 @@ void print_demo_summary(const sd::Daemon& daemon, const nlohmann::json& stats,
 
 // --demo: the bundled examples against an in-process simulator, in a temp state dir.
 int run_demo() {
-  char tmpl[] = "/tmp/seedanced-demo-XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) {
-    spdlog::error("--demo: cannot create a temporary directory under /tmp");
+  const char* tmp = std::getenv("TMPDIR");
+  std::string tmpl =
+      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/seedanced-demo-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) {
+    spdlog::error("--demo: cannot create a temporary directory {}", tmpl);
     return sd::kExitStartup;
   }
   const std::string dir = tmpl;
