@@ -232,6 +232,14 @@ std::optional<AssetSpec> FileChecker::check_asset(const Json& a, size_t index) {
   }
   if (errors_ != before) return std::nullopt;
   spec.type = declared ? *declared : *from_ext;
+  if (!from_ext) {
+    warning(ptr + "/url", job, "url",
+            ext.empty() ? "the URL has no file extension; PiAPI may not tell its format"
+                        : "the URL ends in ." + ext + ", which is not a " +
+                              std::string(to_string(spec.type)) + " format PiAPI lists",
+            "make sure it serves a " + std::string(to_string(spec.type)) + " file (" +
+                config::extensions_of(spec.type) + ")");
+  }
   return spec;
 }
 
@@ -312,6 +320,9 @@ void FileChecker::check_counts_and_mode(const TaskSpec& t, const std::string& pt
               " are attached",
           "remove the references, or use mode omni_reference (or first_last_frames for 1-2 "
           "images)");
+  } else if (mode == "omni_reference" && total == 0) {
+    error(mptr, job, "mode", "mode omni_reference needs at least one reference",
+          "attach images, videos or audios, or use mode text_to_video");
   } else if (mode == "first_last_frames") {
     if (nv > 0 || na > 0) {
       error(mptr, job, "mode", "mode first_last_frames takes no video or audio references",

@@ -43,6 +43,8 @@ const std::vector<TaskTypeInfo>& task_types() {
       {"seedance-2-less-restriction", false, true, "", ""},
       {"seedance-2-fast-less-restriction", false, false, "", ""},
       {"seedance-2-mini-less-restriction", false, false, "", ""},
+      {"seedance-2.5", true, true, "seedance-2.5-less-restriction", ""},
+      {"seedance-2.5-less-restriction", false, true, "", ""},
       {"seedance-2-preview", true, true, "seedance-2-less-restriction", "seedance-2"},
       {"seedance-2-preview-vip", true, true, "seedance-2-less-restriction", "seedance-2"},
       {"seedance-2-fast-preview", true, false, "seedance-2-fast-less-restriction",

@@ -90,6 +90,29 @@ std::vector<Rule> rules() {
          t["video_urls"] = vid(1);
        },
        [](OJson& t) { t["mode"] = "first_last_frames"; }, "mode", "no video or audio", "mode"},
+      {"OmniReferenceNeedsAReference", false,
+       [](OJson& t) {
+         t.erase("image_urls");
+         t["prompt"] = "A calm sea.";
+         t["mode"] = "omni_reference";
+       },
+       [](OJson& t) {
+         t.erase("image_urls");
+         t["prompt"] = "A calm sea.";
+         t["mode"] = "text_to_video";
+       },
+       "mode", "at least one reference", "mode"},
+      {"Seedance25StrictNamesTwin", false,
+       [](OJson& t) {
+         t["task_type"] = "seedance-2.5";
+         t["image_urls"] = {"asset://hero"};
+       },
+       [](OJson& t) {
+         t["task_type"] = "seedance-2.5-less-restriction";
+         t["image_urls"] = {"asset://hero"};
+         t["resolution"] = "1080p";
+       },
+       "image_urls[0]", "seedance-2.5-less-restriction", "image_urls"},
       {"AtMostNineImages", false, [img](OJson& t) { t["image_urls"] = img(10); },
        [img](OJson& t) { t["image_urls"] = img(9); }, "image_urls", "at most 9", "image_urls"},
       {"AtMostThreeVideos", false, [vid](OJson& t) { t["video_urls"] = vid(4); },

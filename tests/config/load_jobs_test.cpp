@@ -199,6 +199,45 @@ TEST(LoadJobs, WarnsAboutAssetsUsedByOneTaskOrNone) {
   EXPECT_EQ(load.specs.tasks.size(), 2u);
 }
 
+TEST(LoadJobs, WarnsAboutAssetUrlsWithoutAKnownExtension) {
+  std::string text = R"({
+  "assets": [
+    {"name": "gen", "url": "https://cdn.example.com/render?id=7", "type": "image"},
+    {"name": "php", "url": "https://cdn.example.com/img.php", "type": "image"}
+  ],
+  "tasks": [
+    {"name": "t1", "task_type": "seedance-2-fast-less-restriction", "prompt": "Image 1 Image 2",
+     "image_urls": ["asset://gen", "asset://php"]},
+    {"name": "t2", "task_type": "seedance-2-fast-less-restriction", "prompt": "Image 1 Image 2",
+     "image_urls": ["asset://gen", "asset://php"]}
+  ]
+})";
+  JobsLoad load = load_jobs_from_texts({{"x.json", text}}, MainConfig{});
+  EXPECT_FALSE(load.has_errors()) << dump(load.diagnostics);
+  auto w = warnings_of(load.diagnostics);
+  ASSERT_EQ(w.size(), 2u) << dump(load.diagnostics);
+  EXPECT_EQ(w[0].job, "gen");
+  EXPECT_EQ(w[0].field, "url");
+  EXPECT_EQ(w[0].line, 3);
+  EXPECT_NE(w[0].message.find("no file extension"), std::string::npos);
+  EXPECT_EQ(w[1].job, "php");
+  EXPECT_NE(w[1].message.find(".php"), std::string::npos);
+  EXPECT_EQ(load.specs.assets.size(), 2u);
+}
+
+TEST(LoadJobs, DeprecatedTaskTypeIsAWarning) {
+  std::string text = R"({"tasks": [
+    {"name": "old", "task_type": "seedance-2-fast-preview", "prompt": "A sea."}
+  ]})";
+  JobsLoad load = load_jobs_from_texts({{"d.json", text}}, MainConfig{});
+  EXPECT_FALSE(load.has_errors());
+  ASSERT_EQ(load.diagnostics.size(), 1u);
+  EXPECT_EQ(load.diagnostics[0].field, "task_type");
+  EXPECT_EQ(load.diagnostics[0].line, 2);
+  EXPECT_NE(load.diagnostics[0].fix.find("'seedance-2-fast'"), std::string::npos);
+  EXPECT_EQ(load.specs.tasks.size(), 1u);
+}
+
 TEST(LoadJobs, OneBadFileIsReportedAndSkipped) {
   test::ScratchDir dir;
   test::write_text(dir.file("a.json"), kHeroFile);
