@@ -29,6 +29,7 @@ struct Faults {
   double server_error = 0;   // 503 before processing (outcome unknown for creates)
   double lost_response = 0;  // processed, then the connection dropped
   double throttled = 0;      // 429 + Retry-After, nothing processed
+  double purge = 0;          // a create finds its first asset purged (idle TTL passed)
 };
 
 // The fake PiAPI: a pure model answering the engine's requests.
@@ -49,6 +50,7 @@ class FakePiApi {
 
   std::map<std::string, int> uploads_by_name;  // upload label -> processed uploads
   std::map<std::string, int> creates_by_task;  // task name -> processed creates
+  std::map<std::string, int> purges_by_name;   // upload label -> times purged
   int creates_with_unusable_asset = 0;
   int requests = 0;
 
@@ -136,8 +138,8 @@ class FakePiApi {
   template <class T, class F>
   std::function<Ready(Engine&, TimePoint)> reply(const std::optional<ApiError>& fault,
                                                  const std::optional<T>& value, F deliver) {
-    ApiResult<T> res = fault ? ApiResult<T>(tl::unexpected<ApiError>(*fault))
-                             : ApiResult<T>(value.value_or(T{}));
+    ApiResult<T> res =
+        fault ? ApiResult<T>(tl::unexpected<ApiError>(*fault)) : ApiResult<T>(value.value_or(T{}));
     return [res, deliver](Engine& e, TimePoint t) { return deliver(e, res, t); };
   }
 
@@ -171,8 +173,12 @@ class FakePiApi {
         if (url.rfind("asset://", 0) != 0) continue;
         const std::string id = url.substr(8);
         auto it = assets_.find(id);
-        if (it == assets_.end() ||
-            view(it->second, now).status != RemoteAssetStatus::kActive) {
+        if (it != assets_.end() && rng_.unit() < faults_.purge) {
+          ++purges_by_name[it->second.name];
+          assets_.erase(it);
+          return tl::unexpected<ApiError>(permanent(400, "asset not found: " + id));
+        }
+        if (it == assets_.end() || view(it->second, now).status != RemoteAssetStatus::kActive) {
           ++creates_with_unusable_asset;
           return tl::unexpected<ApiError>(permanent(400, "asset not active: " + id));
         }
@@ -352,7 +358,11 @@ void check_invariants(const SimConfig& c, const EngineOptions& o, const FakePiAp
   EXPECT_LE(r.max_requests_in_flight, o.max_concurrent_requests);
   EXPECT_LE(r.max_per_second, static_cast<int>(o.requests_per_second) * 2);
   EXPECT_EQ(api.creates_with_unusable_asset, 0) << "no create before its assets are Active";
-  for (const auto& [label, n] : api.uploads_by_name) EXPECT_EQ(n, 1) << label;
+  for (const auto& [label, n] : api.uploads_by_name) {
+    auto p = api.purges_by_name.find(label);
+    const int purged = p == api.purges_by_name.end() ? 0 : p->second;
+    EXPECT_EQ(n, 1 + purged) << label << ": uploaded once, plus once per purge";
+  }
   int downloaded = 0, held = 0, rejected = 0, blocked = 0;
   for (const auto& [name, t] : r.tasks) {
     EXPECT_TRUE(is_terminal(t.state)) << name << " " << to_string(t.state);
@@ -382,10 +392,11 @@ void check_invariants(const SimConfig& c, const EngineOptions& o, const FakePiAp
         ADD_FAILURE() << name << " ended " << to_string(t.state);
     }
   }
-  std::printf("simulated %s: %d downloaded, %d held, %d rejected, %d blocked, %d crashes, "
-              "%d requests\n",
-              humanise_for_test(r.end - kT0).c_str(), downloaded, held, rejected, blocked,
-              r.crashes, api.requests);
+  std::printf(
+      "simulated %s: %d downloaded, %d held, %d rejected, %d blocked, %d crashes, "
+      "%d requests\n",
+      humanise_for_test(r.end - kT0).c_str(), downloaded, held, rejected, blocked, r.crashes,
+      api.requests);
   EXPECT_EQ(r.assets.at("asset0").state, AssetState::kFailed);
   EXPECT_EQ(downloaded + held + rejected + blocked, c.tasks);
   EXPECT_GT(downloaded, c.tasks / 2);
@@ -434,6 +445,19 @@ TEST(EngineSimulation, CrashesAtRandomMoments) {
     const SimResult r = run_sim(c, o, api);
     check_invariants(c, o, api, r);
   }
+}
+
+TEST(EngineSimulation, PurgedAssetsAreUploadedAgain) {
+  SimConfig c;
+  c.seed = 13;
+  c.faults.purge = 0.03;
+  EngineOptions o = sim_options();
+  FakePiApi api(13, c.faults);
+  const SimResult r = run_sim(c, o, api);
+  int purges = 0;
+  for (const auto& [label, n] : api.purges_by_name) purges += n;
+  EXPECT_GT(purges, 0);
+  check_invariants(c, o, api, r);
 }
 
 TEST(EngineSimulation, ResubmitUncertainNeverLeavesHeldTasks) {

@@ -338,5 +338,55 @@ TEST(TaskMachine, TransitionLogLineAndEventShape) {
   EXPECT_TRUE(h.has_log("asset hero: Uploading -> Active (…00001, 0ms)"));
 }
 
+TEST(TaskMachine, PollFailuresGiveUpAfter24Hours) {
+  Harness h;
+  start_with_active_hero(h, {task_spec("t", {"hero"})});
+  submit(h, "t", "task-1");
+  int polls = 0;
+  while (h.tstate("t") == TaskState::kSubmitted && polls < 100000) {
+    ASSERT_TRUE(h.wake());
+    if (h.count(Kind::kGetTask, "t") == 0) continue;
+    h.pop(Kind::kGetTask, "t");
+    ++polls;
+    h.take(h.engine->on_get_task("t", err<RemoteTask>(transient("HTTP 500", true, 500)), h.now));
+  }
+  EXPECT_EQ(h.tstate("t"), TaskState::kFailed);
+  EXPECT_GE(h.now - kT0, hours(24));
+  EXPECT_LT(h.now - kT0, hours(25));
+  EXPECT_NE(h.engine->task("t")->last_error.find("gave up"), std::string::npos);
+  EXPECT_NE(h.engine->task("t")->last_error.find("HTTP 500"), std::string::npos);
+}
+
+TEST(TaskMachine, SuccessEndsTheFailureStreak) {
+  Harness h;
+  start_with_active_hero(h, {task_spec("t", {"hero"})});
+  submit(h, "t", "task-1");
+  // 20 hours of errors, one success, then 20 more hours of errors: no give-up.
+  auto fail_for = [&h](Duration d) {
+    const TimePoint until = h.now + d;
+    while (h.now < until) {
+      ASSERT_TRUE(h.wake());
+      if (h.count(Kind::kGetTask, "t") == 0) continue;
+      h.pop(Kind::kGetTask, "t");
+      h.take(h.engine->on_get_task("t", err<RemoteTask>(transient("HTTP 502", true, 502)), h.now));
+    }
+  };
+  fail_for(hours(20));
+  ASSERT_TRUE(h.wake());
+  h.pop(Kind::kGetTask, "t");
+  h.take(h.engine->on_get_task("t", remote_task("task-1", RemoteTaskStatus::kProcessing), h.now));
+  fail_for(hours(20));
+  EXPECT_EQ(h.tstate("t"), TaskState::kSubmitted);
+}
+
+TEST(TaskMachine, UndeclaredAssetBlocks) {
+  Harness h;
+  SpecSet s;
+  s.tasks = {task_spec("t", {"ghost"})};
+  h.sync(s);
+  EXPECT_EQ(h.tstate("t"), TaskState::kBlocked);
+  EXPECT_NE(h.engine->task("t")->last_error.find("ghost"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sd
