@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <utility>
@@ -208,6 +209,21 @@ constexpr const char* kSetMeta =
     "INSERT INTO meta(key, value) VALUES(?1, ?2) "
     "ON CONFLICT(key) DO UPDATE SET value = excluded.value";
 constexpr const char* kGetMeta = "SELECT value FROM meta WHERE key = ?1";
+
+// Percent-encodes what a SQLite URI filename treats specially.
+std::string uri_escape(const std::string& path) {
+  std::string out;
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
 
 std::string parent_dir(const std::string& path) {
   std::filesystem::path p(path);
@@ -446,7 +462,29 @@ Result<std::unique_ptr<Repository>> Repository::open(const std::string& path, Mo
 
   // SQLite opens lazily: the first read is what finds a file that is not a
   // database. Reading sqlite_master is cheap even for a big DB (quick_check is not).
-  if (auto r = impl->db.query_int("SELECT count(*) FROM sqlite_master"); !r) {
+  auto probe = impl->db.query_int("SELECT count(*) FROM sqlite_master");
+  if (!probe && mode == Mode::kReadOnly && (impl->db.last_code() & 0xff) == SQLITE_READONLY &&
+      ::access((path + "-wal").c_str(), F_OK) != 0) {
+    // A reader that may not create "<db>-shm" cannot open a WAL DB whose
+    // daemon closed it cleanly (no -wal, no -shm). Then the file alone holds
+    // everything and no writer is active: read it as an immutable snapshot.
+    auto snapshot = sqlite::Db::open("file:" + uri_escape(path) + "?immutable=1",
+                                     SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
+    if (snapshot) {
+      impl->db = std::move(*snapshot);
+      impl->db.set_busy_timeout(static_cast<int>(busy_timeout.count()));
+      probe = impl->db.query_int("SELECT count(*) FROM sqlite_master");
+    }
+  }
+  if (auto& r = probe; !r) {
+    int rc = impl->db.last_code() & 0xff;
+    if (rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN || rc == SQLITE_PERM) {
+      if (mode == Mode::kReadOnly) {
+        return Fail(Error::Io("state DB " + path + " cannot be read by this user (" +
+                              r.error().message() +
+                              "); run as the seedanced user (sudo -u seedanced ...) or as root"));
+      }
+    }
     if (r.error().code() == Error::Code::kCorruption) {
       return Fail(Error::Corruption("state DB " + path +
                                     " is not a SQLite database or is damaged (" +

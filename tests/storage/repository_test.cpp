@@ -603,6 +603,32 @@ TEST(Repository, ReadOnlyDirectoryIsAClearError) {
   EXPECT_EQ(rc, 0);
 }
 
+TEST(Repository, ReaderWithoutWriteAccessReadsTheDb) {
+  TempDir dir;  // mode 0755: others may read, not create files
+  std::string path = dir.file("state.db");
+  auto writer = open_rw(path);
+  ASSERT_TRUE(writer);
+  Ready step;
+  step.assets = {bare_asset("a")};
+  ASSERT_TRUE(writer->apply(step));
+  auto read_as_other_user = [&] {
+    auto ro = Repository::open(path, Mode::kReadOnly);
+    if (!ro) {
+      std::cout << ro.error().message() << "\n";
+      return 1;
+    }
+    auto snap = (*ro)->load();
+    if (!snap) std::cout << snap.error().message() << "\n";
+    return snap && snap->assets.size() == 1 ? 0 : 2;
+  };
+  // While the writer runs (-wal and -shm exist, owned by the writer) ...
+  EXPECT_EQ(run_in_child(read_as_other_user, /*drop=*/true), 0);
+  // ... and after it closed the DB cleanly (no -wal, no -shm, none can be created).
+  writer.reset();
+  ASSERT_FALSE(fs::exists(path + "-wal"));
+  EXPECT_EQ(run_in_child(read_as_other_user, /*drop=*/true), 0);
+}
+
 TEST(Repository, SecondWriterIsRefusedWithThePid) {
   TempDir dir;
   std::string path = dir.file("state.db");
