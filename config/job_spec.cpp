@@ -16,6 +16,7 @@ using config::quoted;
 
 constexpr size_t kMaxJobFileBytes = 4u << 20;
 constexpr int kMaxJobDepth = 16;
+constexpr int kMaxDiagnosticsPerFile = 50;
 
 std::string join(const std::vector<std::string_view>& v, std::string_view sep = ", ") {
   std::string out;
@@ -55,12 +56,19 @@ class FileChecker {
       : path_(path), text_(text), lines_(text), out_(out) {}
 
   FileSpecs run();
+  FileSpecs check_file();
 
  private:
   void report(Diagnostic::Severity sev, std::string_view pointer, std::string job,
               std::string field, std::string message, std::string fix) {
+    report_at(sev, lines_.line(pointer), std::move(job), std::move(field), std::move(message),
+              std::move(fix));
+  }
+  void report_at(Diagnostic::Severity sev, int line, std::string job, std::string field,
+                 std::string message, std::string fix) {
     if (sev == Diagnostic::Severity::kError) ++errors_;
-    out_.push_back(Diagnostic{sev, path_, lines_.line(pointer), std::move(job), std::move(field),
+    if (++reported_ > kMaxDiagnosticsPerFile) return;  // counted, not shown
+    out_.push_back(Diagnostic{sev, path_, line, std::move(job), std::move(field),
                               std::move(message), std::move(fix)});
   }
   void error(std::string_view pointer, std::string job, std::string field, std::string message,
@@ -95,6 +103,7 @@ class FileChecker {
   config::LineMap lines_;
   std::vector<Diagnostic>& out_;
   int errors_ = 0;
+  int reported_ = 0;
 };
 
 std::string FileChecker::label(const Json& obj, std::string_view list, size_t index) const {
@@ -498,6 +507,17 @@ std::optional<TaskSpec> FileChecker::check_task(const Json& t, size_t index) {
 }
 
 FileSpecs FileChecker::run() {
+  FileSpecs result = check_file();
+  if (reported_ > kMaxDiagnosticsPerFile) {
+    out_.push_back(Diagnostic{Diagnostic::Severity::kError, path_, 0, "", "",
+                              std::to_string(reported_ - kMaxDiagnosticsPerFile) +
+                                  " more problems in this file are not shown",
+                              "fix the ones above and check again"});
+  }
+  return result;
+}
+
+FileSpecs FileChecker::check_file() {
   FileSpecs result;
   if (text_.size() > kMaxJobFileBytes) {
     error("", "", "", "the file is larger than 4 MiB", "split it into several files");
@@ -539,13 +559,11 @@ FileSpecs FileChecker::run() {
   auto check_dup = [&](const std::string& name, const SourceRef& src, std::string_view what) {
     auto [it, inserted] = seen.emplace(name, src.line);
     if (inserted) return;
-    ++errors_;
-    out_.push_back(Diagnostic{Diagnostic::Severity::kError, path_, src.line, name, "name",
-                              std::string(what) + " name " + quoted(name, 60) +
-                                  " is already declared at " + path_ + ":" +
-                                  std::to_string(it->second),
-                              "rename one of them; asset and task names are global across "
-                              "all files in jobs_dir"});
+    report_at(Diagnostic::Severity::kError, src.line, name, "name",
+              std::string(what) + " name " + quoted(name, 60) + " is already declared at " + path_ +
+                  ":" + std::to_string(it->second),
+              "rename one of them; asset and task names are global across all files in "
+              "jobs_dir");
   };
   for (const auto& a : assets) check_dup(a.name, a.source, "asset");
   for (const auto& t : tasks) check_dup(t.name, t.source, "task");

@@ -162,7 +162,7 @@ LineMap::LineMap(std::string_view text) {
   std::string token;
 
   auto record = [&](int at) {
-    if (frames.size() > static_cast<size_t>(kMaxDepth)) return;
+    if (frames.size() > static_cast<size_t>(kMaxDepth) || lines_.size() >= kMaxEntries) return;
     std::string ptr;
     for (const auto& f : frames) {
       ptr += '/';

@@ -43,10 +43,12 @@ std::optional<Json> parse_json(std::string_view text, ParseFailure& failure, int
 // object member the line of its key, for an array element the line where the
 // element starts, for the root "" its first token. Built by one tolerant pass
 // over the text (strings and comments skipped), so it never fails; pointers
-// deeper than kMaxDepth are not recorded.
+// deeper than kMaxDepth, and any beyond the first kMaxEntries, are not
+// recorded (their lookups fall back to an ancestor).
 class LineMap {
  public:
   static constexpr int kMaxDepth = 6;
+  static constexpr size_t kMaxEntries = 200000;
 
   explicit LineMap(std::string_view text);
 

@@ -231,3 +231,28 @@ TEST(JobSpecFuzz, MutatedExamplesNeverCrashAndAlwaysDecide) {
 
 }  // namespace
 }  // namespace sd
+
+namespace sd {
+namespace {
+
+TEST(JobSpecFuzz, LargeInputsAreRejectedOrBounded) {
+  std::vector<Diagnostic> d;
+  EXPECT_FALSE(parse_job_file("big.json", std::string(5u << 20, ' '), d).ok);
+  ASSERT_FALSE(d.empty());
+  EXPECT_NE(d[0].message.find("larger than 4 MiB"), std::string::npos);
+
+  // 300k entries in one list: one clear error, no blow-up.
+  std::string many =
+      "{\"tasks\": [{\"name\": \"t\", \"task_type\": \"seedance-2\", \"prompt\": \"p\","
+      " \"image_urls\": [";
+  for (int i = 0; i < 300000; ++i) many += i ? ",1" : "1";
+  many += "]}]}";
+  d.clear();
+  EXPECT_FALSE(parse_job_file("many.json", many, d).ok);
+  EXPECT_FALSE(test::errors_of(d).empty());
+  EXPECT_LE(d.size(), 51u);
+  EXPECT_NE(d.back().message.find("more problems"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sd
