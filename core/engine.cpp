@@ -1276,6 +1276,12 @@ struct Engine::Impl {
       return;
     }
     if (!e.maybe_processed) {
+      if (a->rec.retired) {
+        unschedule(*a);
+        set_state(*a, AssetState::kDeclared,
+                  "upload not sent (" + describe(e) + "); no longer declared");
+        return;
+      }
       asset_failure(*a, e, Queue::kUploads);  // surely not sent: upload again after backoff
       return;
     }
@@ -1324,9 +1330,15 @@ struct Engine::Impl {
           info("asset " + n + ": found upload " + f->second->asset_id + " in the asset list");
           apply_remote(a, *f->second);
         } else {
-          info("asset " + n + ": upload not in the asset list; uploading again");
           clear_failures(a.rec.schedule);
-          start_upload(a);
+          if (a.rec.retired) {
+            a.reconcile = false;
+            set_state(a, AssetState::kDeclared,
+                      "upload not in the asset list; not uploading again (no longer declared)");
+          } else {
+            info("asset " + n + ": upload not in the asset list; uploading again");
+            start_upload(a);
+          }
         }
         continue;
       }
@@ -1458,6 +1470,11 @@ struct Engine::Impl {
       return;
     }
     t.rec.request_body.clear();
+    if (t.rec.retired) {
+      set_state(t, TaskState::kCancelled,
+                "removed from jobs_dir; the create surely failed: " + describe(e));
+      return;
+    }
     set_state(t, TaskState::kReady, describe(e));
     task_failure(t, e, Queue::kCreates);
   }
@@ -1466,11 +1483,16 @@ struct Engine::Impl {
   // expire or re-check that asset and put the task back to Waiting.
   void asset_rejected(TaskEntry& t, const ApiError& e) {
     const std::string msg = describe(e);
-    bool found = false;
+    if (t.rec.retired) {
+      t.rec.request_body.clear();
+      set_state(t, TaskState::kCancelled, "removed from jobs_dir; PiAPI rejected it: " + msg);
+      return;
+    }
     for (const auto& n : t.assets) {
-      AssetEntry& a = assets.find(n)->second;
+      auto it = assets.find(n);
+      if (it == assets.end()) continue;
+      AssetEntry& a = it->second;
       if (!a.rec.remote_id.empty() && e.message.find(a.rec.remote_id) != std::string::npos) {
-        found = true;
         t.rec.request_body.clear();
         set_state(t, TaskState::kWaiting, msg);
         if (a.rec.state == AssetState::kActive) {
@@ -1493,12 +1515,13 @@ struct Engine::Impl {
         return;
       }
     }
-    (void)found;
     // No id in the message: re-check every asset of the task before submitting again.
     t.rec.request_body.clear();
     set_state(t, TaskState::kWaiting, msg);
     for (const auto& n : t.assets) {
-      AssetEntry& a = assets.find(n)->second;
+      auto it = assets.find(n);
+      if (it == assets.end()) continue;
+      AssetEntry& a = it->second;
       if (a.rec.state == AssetState::kActive) {
         a.needs_check = true;
         a.verified_at.reset();

@@ -292,6 +292,27 @@ TEST(EngineSync, ChangedAssetDuringUploadWaitsForTheReply) {
   EXPECT_EQ(h.pop(Kind::kUploadAsset, "hero").upload.url, "https://cdn.example.com/hero-v2.png");
 }
 
+TEST(EngineSync, RemovedWhileSubmittingIsCancelledIfTheCreateSurelyFailed) {
+  Harness h;
+  SpecSet s = many_tasks(2);
+  h.sync(s);
+  h.activate_asset("hero", asset_id(1));
+  h.pop(Kind::kCreateTask, "t0");
+  h.pop(Kind::kCreateTask, "t1");
+  SpecSet none;
+  none.assets = s.assets;
+  h.sync(none);
+  EXPECT_TRUE(h.engine->task("t0")->retired);
+  EXPECT_EQ(h.tstate("t0"), TaskState::kSubmitting);
+  h.take(h.engine->on_create("t0", err<RemoteTask>(transient("refused", false, 0)), h.now));
+  EXPECT_EQ(h.tstate("t0"), TaskState::kCancelled);
+  h.take(h.engine->on_create("t1", remote_task("id1", RemoteTaskStatus::kPending), h.now));
+  EXPECT_EQ(h.tstate("t1"), TaskState::kSubmitted) << "a submitted task keeps running";
+  h.advance(minutes(10));
+  EXPECT_EQ(h.count(Kind::kCreateTask), 0u);
+  EXPECT_EQ(h.count(Kind::kGetTask, "t1"), 1u);
+}
+
 // ---- retry -------------------------------------------------------------------
 
 TEST(EngineRetry, FailedTaskAndItsFailedAssetAreRequeued) {
