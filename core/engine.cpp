@@ -270,6 +270,10 @@ struct Engine::Impl {
     if (!from.empty()) paren += (paren.empty() ? "" : ", ") + humanise(spent);
     if (!paren.empty()) line += " (" + paren + ")";
     if (!message.empty()) line += ": " + message;
+    // One event, one line: API text may hold control characters.
+    for (char& c : line) {
+      if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+    }
     log(bad ? LogLine::Level::kWarn : LogLine::Level::kInfo, std::move(line));
   }
 
