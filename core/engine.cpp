@@ -1589,8 +1589,8 @@ struct Engine::Impl {
     }
     if (t.last_status != rt.status) {
       if (t.last_status) {
-        info("task " + name + ": PiAPI status " + rt.status_text + " after " +
-             humanise(now - t.rec.state_since));
+        log(LogLine::Level::kDebug, "task " + name + ": PiAPI status " + rt.status_text +
+                                        " after " + humanise(now - t.rec.state_since));
       }
       t.last_status = rt.status;
       t.rec.schedule.poll_count = 0;  // a remote state change resets the poll backoff
