@@ -11,6 +11,7 @@
 #include "core/backoff.hpp"
 #include "core/random.hpp"
 #include "core/rate_limit.hpp"
+#include "core/scheduler.hpp"
 
 namespace sd {
 
@@ -33,33 +34,9 @@ constexpr int kListMissesBeforeGet = 3;
 // Messages from outside (API bodies) are kept verbatim up to this many bytes.
 constexpr size_t kMaxMessage = 4000;
 
-// What a queue entry stands for.
-enum class Slot : uint8_t { kList = 0, kAsset = 1, kTask = 2, kPass = 3 };
-
-// Which queue an entity waits in. Each queue holds only entries that can act
-// when due, apart from the global limits that gate the whole queue, so tick()
-// never scans entries it cannot serve.
-enum class Queue : uint8_t {
-  kNone,      // not scheduled: idle, terminal, or a request in flight
-  kPolls,     // polls, asset checks, downloads, the batched list (gated by tokens only)
-  kUploads,   // uploads (also gated by drain() and the asset quota)
-  kCreates,   // task creates (also gated by drain() and the in-flight cap)
-  kListWait,  // waits for the next batched kListAssets (Processing / reconciling assets)
-};
-
-struct Key {
-  TimePoint at;
-  Slot slot;
-  std::string name;
-  bool operator<(const Key& o) const {
-    return std::tie(at, slot, name) < std::tie(o.at, o.slot, o.name);
-  }
-};
-
 struct AssetEntry {
   AssetRecord rec;
-  Queue queue = Queue::kNone;
-  TimePoint queued_at{};
+  Placement placed;
   bool in_flight = false;      // an upload or get is outstanding
   bool reconcile = false;      // Uploading with unknown outcome: match by name in a list first
   bool awaiting_list = false;  // covered by the list request in flight
@@ -72,8 +49,7 @@ struct AssetEntry {
 
 struct TaskEntry {
   TaskRecord rec;
-  Queue queue = Queue::kNone;
-  TimePoint queued_at{};
+  Placement placed;
   bool in_flight = false;
   std::vector<std::string> assets;              // declared assets named as asset://NAME
   std::vector<std::string> passes;              // pass-through ids asset://asset-...
@@ -88,8 +64,7 @@ struct PassEntry {
   State state = State::kUnchecked;
   std::string message;  // why it cannot be used
   Schedule schedule;
-  Queue queue = Queue::kNone;
-  TimePoint queued_at{};
+  Placement placed;
   bool in_flight = false;
   std::set<std::string, std::less<>> dependents;
 };
@@ -183,11 +158,8 @@ struct Engine::Impl {
   std::map<std::string, PassEntry, std::less<>> passes;
   // asset name -> tasks that name it as asset://NAME (declared or not).
   std::map<std::string, std::set<std::string, std::less<>>, std::less<>> dependents;
-  std::set<Key> polls, uploads, creates;
-  std::set<std::pair<TimePoint, std::string>> list_waiters;  // (next poll, asset name)
-  std::vector<std::string> list_members;                     // assets covered by the list in flight
-  bool list_in_flight = false;
-  std::optional<TimePoint> list_at;  // the kList entry in `polls`
+  Scheduler sched;
+  std::vector<std::string> list_members;  // assets covered by the list in flight
   int requests_in_flight = 0;
   bool draining = false;
   std::map<AssetState, int> asset_counts;
@@ -326,53 +298,17 @@ struct Engine::Impl {
 
   // ===== queues ==============================================================
 
-  std::set<Key>* queue_set(Queue q) {
-    switch (q) {
-      case Queue::kPolls:
-        return &polls;
-      case Queue::kUploads:
-        return &uploads;
-      case Queue::kCreates:
-        return &creates;
-      default:
-        return nullptr;
-    }
-  }
-
-  void refresh_list_slot() {
-    std::optional<TimePoint> want;
-    if (!list_in_flight && !list_waiters.empty()) want = list_waiters.begin()->first;
-    if (want == list_at) return;
-    if (list_at) polls.erase(Key{*list_at, Slot::kList, {}});
-    if (want) polls.insert(Key{*want, Slot::kList, {}});
-    list_at = want;
-  }
-
   template <class E>
   void dequeue(E& e, Slot slot, const std::string& name) {
-    if (e.queue == Queue::kListWait) {
-      list_waiters.erase({e.queued_at, name});
-      refresh_list_slot();
-    } else if (auto* s = queue_set(e.queue)) {
-      s->erase(Key{e.queued_at, slot, name});
-    }
-    e.queue = Queue::kNone;
+    sched.remove(e.placed, slot, name);
   }
 
   template <class E>
-  void enqueue(E& e, Slot slot, const std::string& name, Queue q, TimePoint at) {
-    dequeue(e, slot, name);
-    e.queue = q;
-    e.queued_at = at;
-    if (q == Queue::kListWait) {
-      list_waiters.insert({at, name});
-      refresh_list_slot();
-    } else if (auto* s = queue_set(q)) {
-      s->insert(Key{at, slot, name});
-    }
+  void enqueue(E& e, Slot slot, const std::string& name, Lane lane, TimePoint at) {
+    sched.place(e.placed, slot, name, lane, at);
   }
 
-  void schedule(AssetEntry& a, Queue q, TimePoint at) {
+  void schedule(AssetEntry& a, Lane q, TimePoint at) {
     enqueue(a, Slot::kAsset, a.rec.spec.name, q, at);
     a.rec.schedule.next_at = at;
     touch(a);
@@ -384,7 +320,7 @@ struct Engine::Impl {
       touch(a);
     }
   }
-  void schedule(TaskEntry& t, Queue q, TimePoint at) {
+  void schedule(TaskEntry& t, Lane q, TimePoint at) {
     enqueue(t, Slot::kTask, t.rec.spec.name, q, at);
     t.rec.schedule.next_at = at;
     touch(t);
@@ -397,7 +333,7 @@ struct Engine::Impl {
     }
   }
   void schedule(PassEntry& p, TimePoint at) {
-    enqueue(p, Slot::kPass, p.id, Queue::kPolls, at);
+    enqueue(p, Slot::kPass, p.id, Lane::kPolls, at);
     p.schedule.next_at = at;
   }
 
@@ -481,7 +417,7 @@ struct Engine::Impl {
   void schedule_expiry_check(AssetEntry& a) {
     if (a.rec.state != AssetState::kActive || a.in_flight) return;
     if (a.needs_check) {
-      schedule(a, Queue::kPolls, now);
+      schedule(a, Lane::kPolls, now);
       return;
     }
     if (!a.rec.expires_at || !needed_by_unsubmitted(a.rec.spec.name)) {
@@ -490,7 +426,7 @@ struct Engine::Impl {
     }
     TimePoint at = *a.rec.expires_at - opt.expiry_margin;
     if (a.verified_at) at = std::max(at, *a.verified_at + opt.expiry_margin);
-    schedule(a, Queue::kPolls, std::max(at, now));
+    schedule(a, Lane::kPolls, std::max(at, now));
   }
 
   // Makes an asset that a not-yet-submitted task needs move towards Active.
@@ -499,11 +435,11 @@ struct Engine::Impl {
     switch (a.rec.state) {
       case AssetState::kDeclared:
       case AssetState::kExpired:
-        if (a.queue != Queue::kUploads) schedule(a, Queue::kUploads, now);
+        if (a.placed.lane != Lane::kUploads) schedule(a, Lane::kUploads, now);
         break;
       case AssetState::kActive:
-        if (!usable(a) && (a.queue != Queue::kPolls || a.queued_at > now)) {
-          schedule(a, Queue::kPolls, now);
+        if (!usable(a) && (a.placed.lane != Lane::kPolls || a.placed.at > now)) {
+          schedule(a, Lane::kPolls, now);
         }
         break;
       default:
@@ -560,7 +496,7 @@ struct Engine::Impl {
   }
 
   // Polls a Processing (or reconciling) asset through the next batched list.
-  void poll_via_list(AssetEntry& a, TimePoint at) { schedule(a, Queue::kListWait, at); }
+  void poll_via_list(AssetEntry& a, TimePoint at) { schedule(a, Lane::kListWait, at); }
 
   void processing(AssetEntry& a, const RemoteAsset& r) {
     if (!r.asset_id.empty()) a.rec.remote_id = r.asset_id;
@@ -597,7 +533,7 @@ struct Engine::Impl {
 
   // A transient failure of a request for `a`: retry at `retry_queue` or give up.
   // Returns false when the asset gave up (Failed).
-  bool asset_failure(AssetEntry& a, const ApiError& e, Queue retry_queue) {
+  bool asset_failure(AssetEntry& a, const ApiError& e, Lane retry_queue) {
     note_failure(a.rec.schedule, now);
     a.rec.last_error = describe(e);
     touch(a);
@@ -613,7 +549,7 @@ struct Engine::Impl {
   void start_upload(AssetEntry& a) {
     if (a.rec.retired) return;
     a.reconcile = false;
-    schedule(a, Queue::kUploads, now);
+    schedule(a, Lane::kUploads, now);
   }
 
   // Replaces an asset's spec; an uploaded asset is uploaded again under its new name.
@@ -675,7 +611,7 @@ struct Engine::Impl {
   // ===== pass-through ids ======================================================
 
   void kick(PassEntry& p) {
-    if (p.state == PassEntry::State::kUnchecked && !p.in_flight && p.queue == Queue::kNone) {
+    if (p.state == PassEntry::State::kUnchecked && !p.in_flight && p.placed.lane == Lane::kNone) {
       schedule(p, now);
     }
   }
@@ -780,7 +716,7 @@ struct Engine::Impl {
     }
     if (!all) return;
     set_state(t, TaskState::kReady);
-    schedule(t, Queue::kCreates, now);
+    schedule(t, Lane::kCreates, now);
   }
 
   // The create body with every asset://NAME replaced by asset://<asset_id>.
@@ -824,7 +760,7 @@ struct Engine::Impl {
   }
 
   // A transient failure of a task request: retry in `q` or give up. Returns false on give-up.
-  bool task_failure(TaskEntry& t, const ApiError& e, Queue q) {
+  bool task_failure(TaskEntry& t, const ApiError& e, Lane q) {
     note_failure(t.rec.schedule, now);
     t.rec.last_error = describe(e);
     touch(t);
@@ -857,9 +793,9 @@ struct Engine::Impl {
     out->requests.push_back(std::move(r));
   }
 
-  // Acts on a due queue entry. Returns true iff it emitted a request. Either
+  // Acts on a due entry. Returns true iff it emitted a request. Either
   // way the entry has left its queue.
-  bool dispatch(const Key& k) {
+  bool dispatch(const DueEntry& k) {
     switch (k.slot) {
       case Slot::kList:
         return dispatch_list();
@@ -874,18 +810,14 @@ struct Engine::Impl {
   }
 
   bool dispatch_list() {
-    list_members.clear();
-    for (const auto& [at, name] : list_waiters) {
+    list_members = sched.start_list();
+    for (const auto& name : list_members) {
       AssetEntry& a = assets.find(name)->second;
-      a.queue = Queue::kNone;
+      a.placed = Placement{};
       a.awaiting_list = true;
       a.rec.schedule.next_at.reset();
       touch(a);
-      list_members.push_back(name);
     }
-    list_waiters.clear();
-    list_in_flight = true;
-    refresh_list_slot();
     Request r;
     r.kind = Request::Kind::kListAssets;
     send(std::move(r));
@@ -893,11 +825,11 @@ struct Engine::Impl {
   }
 
   bool dispatch_asset(AssetEntry& a) {
-    const Queue q = a.queue;
+    const Lane q = a.placed.lane;
     dequeue(a, Slot::kAsset, a.rec.spec.name);
     a.rec.schedule.next_at.reset();
     touch(a);
-    if (q == Queue::kUploads) {
+    if (q == Lane::kUploads) {
       if (a.rec.retired) return false;
       if (a.rec.state == AssetState::kExpired && !needed_by_unsubmitted(a.rec.spec.name)) {
         return false;
@@ -982,25 +914,19 @@ struct Engine::Impl {
   }
 
   // The earliest due entry that the gating rules allow, or nullptr.
-  const Key* head() const {
-    const Key* best = nullptr;
-    auto consider = [&best](const std::set<Key>& s) {
-      if (!s.empty() && (!best || *s.begin() < *best)) best = &*s.begin();
-    };
-    consider(polls);
-    if (!draining && (opt.max_assets <= 0 || assets_holding_quota() < opt.max_assets)) {
-      consider(uploads);
-    }
-    if (!draining && cap.allows(tasks_in_flight())) consider(creates);
-    return best;
+  const DueEntry* head() const {
+    const bool uploads_open =
+        !draining && (opt.max_assets <= 0 || assets_holding_quota() < opt.max_assets);
+    const bool creates_open = !draining && cap.allows(tasks_in_flight());
+    return sched.head(uploads_open, creates_open);
   }
 
   void tick_into() {
     while (opt.max_concurrent_requests <= 0 || requests_in_flight < opt.max_concurrent_requests) {
-      const Key* h = head();
+      const DueEntry* h = head();
       if (!h || h->at > now) break;
       if (!bucket.available(now)) break;
-      const Key k = *h;
+      const DueEntry k = *h;
       if (dispatch(k)) bucket.try_take(now);
     }
   }
@@ -1009,7 +935,7 @@ struct Engine::Impl {
     if (opt.max_concurrent_requests > 0 && requests_in_flight >= opt.max_concurrent_requests) {
       return std::nullopt;
     }
-    const Key* h = head();
+    const DueEntry* h = head();
     if (!h) return std::nullopt;
     return std::max(h->at, bucket.next_token_at());
   }
@@ -1075,7 +1001,7 @@ struct Engine::Impl {
           break;
         case TaskState::kReady:
           if (all_usable(*t)) {
-            schedule(*t, Queue::kCreates, now);
+            schedule(*t, Lane::kCreates, now);
           } else {
             set_state(*t, TaskState::kWaiting, "re-checking assets after restart");
             gate(*t);
@@ -1088,7 +1014,7 @@ struct Engine::Impl {
             set_state(*t, ok ? TaskState::kReady : TaskState::kWaiting,
                       "submit interrupted by a restart; resubmitting (on_uncertain_submit)");
             if (ok) {
-              schedule(*t, Queue::kCreates, now);
+              schedule(*t, Lane::kCreates, now);
             } else {
               gate(*t);
             }
@@ -1102,7 +1028,7 @@ struct Engine::Impl {
           break;
         case TaskState::kSubmitted:
         case TaskState::kCompleted:
-          schedule(*t, Queue::kPolls, now);
+          schedule(*t, Lane::kPolls, now);
           break;
         default:
           break;
@@ -1148,7 +1074,7 @@ struct Engine::Impl {
       a.rec.retired = true;
       touch(a);
       info("asset " + name + ": no longer declared; retired (no more uploads)");
-      if (a.queue == Queue::kUploads) unschedule(a);
+      if (a.placed.lane == Lane::kUploads) unschedule(a);
     }
 
     for (const TaskSpec& s : specs.tasks) {
@@ -1240,7 +1166,7 @@ struct Engine::Impl {
       t.rec.last_error.clear();
       t.rec.error_code = 0;
       set_state(t, TaskState::kCompleted, "operator retry: downloading again");
-      schedule(t, Queue::kPolls, now);
+      schedule(t, Lane::kPolls, now);
       return;
     }
     for (const auto& n : t.assets) {
@@ -1286,22 +1212,22 @@ struct Engine::Impl {
                   "upload not sent (" + describe(e) + "); no longer declared");
         return;
       }
-      asset_failure(*a, e, Queue::kUploads);  // surely not sent: upload again after backoff
+      asset_failure(*a, e, Lane::kUploads);  // surely not sent: upload again after backoff
       return;
     }
     // Outcome unknown: look for the upload by name before any re-upload.
     a->reconcile = true;
     info("asset " + name + ": upload outcome unknown (" + describe(e) + "); looking for " +
          a->rec.spec.upload_name() + " in the asset list");
-    asset_failure(*a, e, Queue::kListWait);
+    asset_failure(*a, e, Lane::kListWait);
   }
 
   void on_list(const ApiResult<std::vector<RemoteAsset>>& r) {
-    if (!list_in_flight) {
+    if (!sched.list_in_flight()) {
       warn("ignoring an unexpected list reply");
       return;
     }
-    list_in_flight = false;
+    sched.finish_list();
     --requests_in_flight;
     std::vector<std::string> members;
     members.swap(list_members);
@@ -1310,9 +1236,8 @@ struct Engine::Impl {
         AssetEntry& a = assets.find(n)->second;
         if (!a.awaiting_list) continue;
         a.awaiting_list = false;
-        asset_failure(a, r.error(), Queue::kListWait);
+        asset_failure(a, r.error(), Lane::kListWait);
       }
-      refresh_list_slot();
       return;
     }
     std::map<std::string_view, const RemoteAsset*> by_id, by_name;
@@ -1354,14 +1279,13 @@ struct Engine::Impl {
       }
       clear_failures(a.rec.schedule);
       if (++a.list_misses >= kListMissesBeforeGet) {
-        schedule(a, Queue::kPolls, now);  // ask for it directly
+        schedule(a, Lane::kPolls, now);  // ask for it directly
       } else {
         ++a.rec.schedule.poll_count;
         poll_via_list(a, now + poll_interval(opt.asset_first_poll, opt.max_poll_interval,
                                              a.rec.schedule.poll_count, rng));
       }
     }
-    refresh_list_slot();
   }
 
   void on_get_asset(const std::string& name, const ApiResult<RemoteAsset>& r) {
@@ -1381,7 +1305,7 @@ struct Engine::Impl {
         a->needs_check = true;
         ApiError e;
         e.message = "asset is " + r->status_text + " on PiAPI";
-        asset_failure(*a, e, Queue::kPolls);
+        asset_failure(*a, e, Lane::kPolls);
         return;
       }
       apply_remote(*a, *r);
@@ -1395,7 +1319,7 @@ struct Engine::Impl {
     if (!e.transient()) {
       warn("asset " + name + ": get failed: " + describe(e) + "; retrying");
     }
-    asset_failure(*a, e, Queue::kPolls);
+    asset_failure(*a, e, Lane::kPolls);
   }
 
   void on_get_pass(PassEntry& p, const ApiResult<RemoteAsset>& r) {
@@ -1455,7 +1379,7 @@ struct Engine::Impl {
       t.rec.error_code = 0;
       clear_failures(t.rec.schedule);
       set_state(t, TaskState::kSubmitted);
-      schedule(t, Queue::kPolls, now + opt.task_first_poll);
+      schedule(t, Lane::kPolls, now + opt.task_first_poll);
       return;
     }
     const ApiError& e = r.error();
@@ -1480,7 +1404,7 @@ struct Engine::Impl {
       return;
     }
     set_state(t, TaskState::kReady, describe(e));
-    task_failure(t, e, Queue::kCreates);
+    task_failure(t, e, Lane::kCreates);
   }
 
   // A create rejected because PiAPI does not know (or cannot use) an asset:
@@ -1529,7 +1453,7 @@ struct Engine::Impl {
       if (a.rec.state == AssetState::kActive) {
         a.needs_check = true;
         a.verified_at.reset();
-        if (!a.in_flight) schedule(a, Queue::kPolls, now);
+        if (!a.in_flight) schedule(a, Lane::kPolls, now);
       }
     }
     for (const auto& id : t.passes) {
@@ -1551,7 +1475,7 @@ struct Engine::Impl {
         return;
       }
       if (!e.transient()) warn("task " + name + ": poll failed: " + describe(e) + "; retrying");
-      task_failure(t, e, Queue::kPolls);
+      task_failure(t, e, Lane::kPolls);
       return;
     }
     clear_failures(t.rec.schedule);
@@ -1561,13 +1485,13 @@ struct Engine::Impl {
         if (rt.video_url.empty()) {
           ApiError e;
           e.message = "PiAPI reports the task completed without a video URL";
-          task_failure(t, e, Queue::kPolls);
+          task_failure(t, e, Lane::kPolls);
           return;
         }
         t.rec.video_url = rt.video_url;
         t.rec.last_error.clear();
         set_state(t, TaskState::kCompleted);
-        schedule(t, Queue::kPolls, now);
+        schedule(t, Lane::kPolls, now);
         return;
       case RemoteTaskStatus::kFailed: {
         std::string msg =
@@ -1597,7 +1521,7 @@ struct Engine::Impl {
     } else {
       ++t.rec.schedule.poll_count;
     }
-    schedule(t, Queue::kPolls,
+    schedule(t, Lane::kPolls,
              now + poll_interval(opt.task_first_poll, opt.max_poll_interval,
                                  t.rec.schedule.poll_count, rng));
   }
@@ -1620,7 +1544,7 @@ struct Engine::Impl {
                 {});
       return;
     }
-    task_failure(t, e, Queue::kPolls);
+    task_failure(t, e, Lane::kPolls);
   }
 
   Summary summary() const {
