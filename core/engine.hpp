@@ -54,7 +54,8 @@ struct Request {
   enum class Kind {
     kUploadAsset,  // -> on_upload(name, ...)
     kListAssets,   // -> on_list(...) ; all pages
-    kGetAsset,     // -> on_get_asset(name, ...)
+    kGetAsset,     // -> on_get_asset(name, ...); for a pass-through asset://asset-... id,
+                   //    name == remote_id == that id (checked once before the first submit)
     kCreateTask,   // -> on_create(name, ...)
     kGetTask,      // -> on_get_task(name, ...)
     kDownload,     // -> on_download(name, ...)
