@@ -180,6 +180,7 @@ int Daemon::Impl::run() {
   }
   if (!stopped) ioc.run();
   spdlog::info("seedanced stopped ({})", status_line(engine->summary()));
+  if (exit_code != kExitRuntime) (void)repo->set_meta("daemon_pid", "");
   if (client) client->shutdown();
   return exit_code;
 }
@@ -524,6 +525,7 @@ void Daemon::Impl::update_status() {
   if (line == last_status) return;
   last_status = std::move(line);
   (void)notifier.status(last_status);
+  (void)repo->set_meta("daemon_status", last_status);  // for seedancectl; not critical
   spdlog::debug("status: {}", last_status);
 }
 

@@ -162,6 +162,33 @@ TEST(Seedanced, NotifiesReadyStatusWatchdogAndStopping) {
   EXPECT_EQ(d->wait(10s), 0) << d->output();
 }
 
+TEST(Seedanced, FailedStateDbWriteStopsTheDaemonAndARestartLosesNothing) {
+  if (!std::filesystem::exists("/usr/bin/sqlite3")) GTEST_SKIP() << "sqlite3 is not installed";
+  sim::SimOptions o = fast_sim();
+  o.speed = 30;  // renders take 5 s: the lock below lands between transitions
+  Harness h(o);
+  h.write_config();
+  write_small_job(h);
+  auto d = h.start({});
+  ASSERT_TRUE(eventually([&] { return h.count_tasks(TaskState::kSubmitted) >= 1; }, 30s))
+      << d->output();
+  // Another process holds the write lock for 30 s: the daemon's next commit fails
+  // after its busy timeout, and it must stop without sending anything more.
+  ChildProcess locker({"/usr/bin/sqlite3", h.state_db(), "BEGIN EXCLUSIVE;", ".shell sleep 30"}, {},
+                      h.dir().file("locker.log"));
+  ASSERT_EQ(d->wait(30s), 5) << d->output();
+  EXPECT_NE(d->output().find("state DB write failed"), std::string::npos) << d->output();
+  locker.signal(SIGKILL);
+  ASSERT_TRUE(locker.wait(5s));
+
+  auto again = h.start({"--once"}, {}, "again.log");
+  ASSERT_EQ(again->wait(60s), 0) << again->output();
+  const json s = h.stats();
+  EXPECT_EQ(s["task_creates"], 4) << s.dump();
+  EXPECT_EQ(s["duplicate_creates"], 0);
+  EXPECT_EQ(s["uploads"], 2);
+}
+
 TEST(Seedanced, CheckExitsZeroForValidAndOneForInvalidJobs) {
   Harness h;
   h.write_config();
