@@ -1196,6 +1196,14 @@ struct Engine::Impl {
   void on_upload(const std::string& name, const ApiResult<RemoteAsset>& r) {
     AssetEntry* a = asset_reply(name, "upload");
     if (!a) return;
+    if (r && r->asset_id.empty()) {
+      // Accepted without an id: find it by its upload name, as after a lost reply.
+      a->reconcile = true;
+      warn("asset " + name + ": PiAPI accepted the upload but returned no asset_id; looking for " +
+           a->rec.spec.upload_name() + " in the asset list");
+      poll_via_list(*a, now + opt.asset_first_poll);
+      return;
+    }
     if (r) {
       apply_remote(*a, *r);
       return;
@@ -1372,6 +1380,12 @@ struct Engine::Impl {
     if (!tp) return;
     TaskEntry& t = *tp;
     if (t.rec.state != TaskState::kSubmitting) return;
+    if (r && r->task_id.empty()) {
+      // Accepted, but there is nothing to poll: an operator has to look.
+      t.rec.last_error = "outcome unknown: PiAPI accepted the task but returned no task_id";
+      set_state(t, TaskState::kHeld, t.rec.last_error);
+      return;
+    }
     if (r) {
       t.rec.remote_id = r->task_id;
       t.rec.submitted_at = now;

@@ -416,5 +416,23 @@ TEST(EngineQueries, UnexpectedRepliesAreIgnored) {
   EXPECT_EQ(h.engine->summary().requests_in_flight, 1);
 }
 
+TEST(EngineQueries, RepliesWithoutIdsAreNotTrusted) {
+  Harness h;
+  h.sync(many_tasks(1));
+  h.pop(Kind::kUploadAsset, "hero");
+  h.take(h.engine->on_upload("hero", remote_asset("", RemoteAssetStatus::kProcessing), h.now));
+  EXPECT_EQ(h.astate("hero"), AssetState::kUploading);
+  ASSERT_TRUE(h.wake());
+  h.pop(Kind::kListAssets);
+  h.take(h.engine->on_list(
+      std::vector<RemoteAsset>{
+          remote_asset(asset_id(4), RemoteAssetStatus::kActive, asset_spec("hero").upload_name())},
+      h.now));
+  EXPECT_EQ(h.engine->asset("hero")->remote_id, asset_id(4));
+  h.pop(Kind::kCreateTask, "t0");
+  h.take(h.engine->on_create("t0", remote_task("", RemoteTaskStatus::kPending), h.now));
+  EXPECT_EQ(h.tstate("t0"), TaskState::kHeld);
+}
+
 }  // namespace
 }  // namespace sd
