@@ -995,6 +995,12 @@ struct Engine::Impl {
     }
     for (TaskEntry* t : loaded_tasks) {
       t->rec.schedule.next_at.reset();
+      const TaskState st = t->rec.state;
+      if (t->rec.retired &&
+          (unsubmitted(st) || (st == TaskState::kSubmitting && opt.resubmit_uncertain))) {
+        set_state(*t, TaskState::kCancelled, "no longer declared in jobs_dir");
+        continue;
+      }
       switch (t->rec.state) {
         case TaskState::kWaiting:
           gate(*t);

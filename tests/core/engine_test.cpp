@@ -213,6 +213,16 @@ TEST(EngineRecovery, ExpiredAssetNeededByWaitingTaskIsUploadedAgain) {
   EXPECT_TRUE(h.has_event("old", "Expired", "Uploading"));
 }
 
+TEST(EngineRecovery, RetiredUnsubmittedTasksAreCancelled) {
+  Harness h;
+  TaskRecord t = task_rec("gone", TaskState::kReady, {"hero"});
+  t.retired = true;
+  h.take(h.engine->recover({asset_rec("hero", AssetState::kActive, asset_id(1))}, {t}, h.now));
+  EXPECT_EQ(h.tstate("gone"), TaskState::kCancelled);
+  EXPECT_EQ(h.count(Kind::kCreateTask), 0u);
+  EXPECT_TRUE(h.engine->all_terminal());
+}
+
 // ---- sync_specs ----------------------------------------------------------------
 
 TEST(EngineSync, AddChangeRemove) {
