@@ -713,6 +713,11 @@ Result<std::vector<Command>> Repository::take_commands() {
   return out;
 }
 
+int Repository::TEST_synchronous() const {
+  auto v = impl_->db.query_int("PRAGMA synchronous");
+  return v ? static_cast<int>(*v) : -1;
+}
+
 // --- meta --------------------------------------------------------------------
 
 Result<void> Repository::set_meta(std::string_view key, std::string_view value) {

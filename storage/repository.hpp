@@ -88,6 +88,10 @@ class Repository {
   Result<void> set_meta(std::string_view key, std::string_view value);
   Result<std::optional<std::string>> meta(std::string_view key) const;
 
+  // Test hook: the PRAGMA synchronous level the connection has now, as SQLite
+  // reports it (1 = NORMAL, 2 = FULL).
+  int TEST_synchronous() const;
+
  private:
   struct Impl;
   explicit Repository(std::unique_ptr<Impl> impl);

@@ -256,6 +256,38 @@ TEST(Repository, UsesWalModeAndTheCurrentSchema) {
             2);
 }
 
+TEST(Repository, IntentStepsAreCommittedWithSynchronousFull) {
+  TempDir dir;
+  auto repo = open_rw(dir.file("state.db"));
+  ASSERT_TRUE(repo);
+  EXPECT_EQ(repo->TEST_synchronous(), 1);  // NORMAL
+
+  Ready poll;
+  AssetRecord processing = bare_asset("a");
+  processing.state = AssetState::kProcessing;
+  poll.assets = {processing};
+  ASSERT_TRUE(repo->apply(poll));
+  EXPECT_EQ(repo->TEST_synchronous(), 1);
+
+  Ready upload;
+  AssetRecord uploading = bare_asset("a");
+  uploading.state = AssetState::kUploading;
+  upload.assets = {uploading};
+  ASSERT_TRUE(repo->apply(upload));
+  EXPECT_EQ(repo->TEST_synchronous(), 2);  // FULL
+
+  ASSERT_TRUE(repo->apply(poll));
+  EXPECT_EQ(repo->TEST_synchronous(), 1);
+
+  Ready submit;
+  TaskRecord submitting = bare_task("t");
+  submitting.state = TaskState::kSubmitting;
+  submit.assets = {processing};
+  submit.tasks = {submitting};
+  ASSERT_TRUE(repo->apply(submit));
+  EXPECT_EQ(repo->TEST_synchronous(), 2);
+}
+
 TEST(Repository, ApplyIsOneTransaction) {
   TempDir dir;
   std::string path = dir.file("state.db");
