@@ -869,13 +869,10 @@ struct Engine::Impl {
     r.name = t.rec.spec.name;
     switch (t.rec.state) {
       case TaskState::kReady: {
-        for (const auto& n : t.assets) {
-          auto it = assets.find(n);
-          if (it == assets.end() || !usable(it->second)) {
-            set_state(t, TaskState::kWaiting, "asset '" + n + "' is no longer usable");
-            gate(t);
-            return false;
-          }
+        if (!all_usable(t)) {
+          set_state(t, TaskState::kWaiting, "an asset needs checking before submit");
+          gate(t);
+          return false;
         }
         t.rec.request_body = create_body(t);
         set_state(t, TaskState::kSubmitting);

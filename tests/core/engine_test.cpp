@@ -123,6 +123,20 @@ TEST(EngineLimits, DrainStopsUploadsAndCreatesButNotPolls) {
   EXPECT_EQ(h.count(Kind::kGetTask, "t0"), 1u);
 }
 
+TEST(EngineLimits, AssetQuotaBoundsLiveUploads) {
+  EngineOptions o = Harness::default_options();
+  o.max_assets = 2;
+  Harness h(o);
+  SpecSet s;
+  for (int i = 0; i < 3; ++i) s.assets.push_back(asset_spec("a" + std::to_string(i)));
+  h.sync(s);
+  EXPECT_EQ(h.count(Kind::kUploadAsset), 2u);
+  EXPECT_EQ(h.astate("a2"), AssetState::kDeclared);
+  h.pop(Kind::kUploadAsset, "a0");
+  h.take(h.engine->on_upload("a0", err<RemoteAsset>(permanent(400, "bad image")), h.now));
+  EXPECT_EQ(h.count(Kind::kUploadAsset, "a2"), 1u) << "a Failed asset frees its quota slot";
+}
+
 // ---- recovery ----------------------------------------------------------------
 
 AssetRecord asset_rec(const std::string& name, AssetState st, const std::string& id = "") {
