@@ -162,6 +162,7 @@ struct Engine::Impl {
   std::vector<std::string> list_members;  // assets covered by the list in flight
   int requests_in_flight = 0;
   bool draining = false;
+  bool held_stall_warned = false;
   std::map<AssetState, int> asset_counts;
   std::map<TaskState, int> task_counts;
 
@@ -926,6 +927,26 @@ struct Engine::Impl {
       const DueEntry k = *h;
       if (dispatch(k)) bucket.try_take(now);
     }
+    warn_if_held_tasks_block_submits();
+  }
+
+  // Held tasks keep their in-flight slot until an operator acts; say so once
+  // when they are what stops every further submit.
+  void warn_if_held_tasks_block_submits() {
+    const auto held_it = task_counts.find(TaskState::kHeld);
+    const int held = held_it == task_counts.end() ? 0 : held_it->second;
+    const DueEntry* c = sched.first(Lane::kCreates);
+    const bool stalled =
+        !draining && cap.cap() > 0 && held >= cap.cap() && c != nullptr && c->at <= now;
+    if (stalled && !held_stall_warned) {
+      warn(std::to_string(held) +
+           " Held tasks (submit outcome unknown) use every in-flight slot "
+           "(max_tasks_in_flight = " +
+           std::to_string(cap.cap()) +
+           "); no task is submitted until an operator checks PiAPI and runs "
+           "`seedancectl retry NAME` for each");
+    }
+    held_stall_warned = stalled;
   }
 
   std::optional<TimePoint> next_wakeup() const {

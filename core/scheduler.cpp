@@ -63,6 +63,14 @@ const DueEntry* Scheduler::head(bool uploads_open, bool creates_open) const {
   return best;
 }
 
+const DueEntry* Scheduler::first(Lane lane) const {
+  const std::set<DueEntry>* s = lane == Lane::kPolls     ? &polls_
+                                : lane == Lane::kUploads ? &uploads_
+                                : lane == Lane::kCreates ? &creates_
+                                                         : nullptr;
+  return s && !s->empty() ? &*s->begin() : nullptr;
+}
+
 std::vector<std::string> Scheduler::start_list() {
   std::vector<std::string> members;
   members.reserve(list_waiters_.size());

@@ -63,6 +63,9 @@ class Scheduler {
   // The earliest entry of the open lanes (polls are always open), or nullptr.
   const DueEntry* head(bool uploads_open, bool creates_open) const;
 
+  // The earliest entry of one lane (kPolls, kUploads or kCreates), or nullptr.
+  const DueEntry* first(Lane lane) const;
+
   // Starts the batched list: returns every list waiter (their placements are
   // now stale: the caller resets them) and hides the kList entry until finish_list().
   std::vector<std::string> start_list();

@@ -388,5 +388,26 @@ TEST(TaskMachine, UndeclaredAssetBlocks) {
   EXPECT_NE(h.engine->task("t")->last_error.find("ghost"), std::string::npos);
 }
 
+TEST(TaskMachine, HeldTasksFillingTheCapAreReportedOnce) {
+  EngineOptions o = Harness::default_options();
+  o.max_tasks_in_flight = 1;
+  Harness h(o);
+  start_with_active_hero(h, {task_spec("a", {"hero"}), task_spec("b", {"hero"})});
+  h.pop(Kind::kCreateTask, "a");
+  h.take(h.engine->on_create("a", err<RemoteTask>(transient("reset", true, 0)), h.now));
+  EXPECT_EQ(h.tstate("b"), TaskState::kReady);
+  EXPECT_EQ(h.count(Kind::kCreateTask), 0u);
+  auto warnings = [&h] {
+    return std::count_if(h.logs.begin(), h.logs.end(), [](const LogLine& l) {
+      return l.text.find("use every in-flight slot") != std::string::npos;
+    });
+  };
+  EXPECT_EQ(warnings(), 1);
+  h.advance(minutes(1));
+  EXPECT_EQ(warnings(), 1);
+  h.take(h.engine->retry("a", h.now));
+  EXPECT_EQ(h.count(Kind::kCreateTask), 1u);
+}
+
 }  // namespace
 }  // namespace sd
