@@ -1,3 +1,19 @@
+// The engine's implementation. See core/engine.hpp for the contract.
+//
+// Layout of Engine::Impl:
+//   - assets / tasks / passes: every entity by name (maps; entries are never
+//     erased, so pointers stay valid for the step). A pass is an
+//     asset://asset-... id uploaded elsewhere, checked once before first use.
+//   - dependents: asset name -> tasks naming it; the asset->tasks index that
+//     lets an asset transition touch only its own tasks.
+//   - sched: the agenda (core/scheduler.hpp). An entity is in at most one
+//     lane, or in none while its request is in flight; so tick() and every
+//     on_*() cost O(k log n) for k entities they change, never a scan.
+//   - task_counts / asset_counts: per-state counts for the in-flight cap,
+//     the asset quota, summary() and all_terminal() in O(1).
+// Each public call runs as one step: the body, then tick(now); every record
+// touched in the step is copied once into Ready, transitions append one
+// event and one log line each (record_transition).
 #include "core/engine.hpp"
 
 #include <algorithm>
