@@ -297,11 +297,16 @@ struct Repository::Impl {
     return Ok();
   }
 
-  // Adds the path, and turns SQLITE_BUSY into the "locked" message.
+  // Adds the path (unless the message already starts with it), and turns
+  // SQLITE_BUSY into the "locked" message.
   Error context(const Error& e) const {
     if (e.code() == Error::Code::kConflict) return locked_error(path, busy_timeout, e);
+    if (e.message().rfind("state DB " + path, 0) == 0) return e;
     return e.With("state DB " + path);
   }
+
+  Result<void> connect();
+  Result<void> prepare_schema();
 
   Result<void> set_synchronous(int level) {
     if (synchronous == level) return Ok();
@@ -412,8 +417,11 @@ Result<std::unique_ptr<Repository>> Repository::open(const std::string& path, Mo
   return open(path, mode, kDefaultBusyTimeout);
 }
 
-Result<std::unique_ptr<Repository>> Repository::open(const std::string& path, Mode mode,
-                                                     Duration busy_timeout) {
+namespace {
+
+// Every check that needs no SQLite: each failure names the path and the fix.
+Result<void> check_filesystem(const std::string& path, Repository::Mode mode) {
+  using Mode = Repository::Mode;
   if (path.empty()) {
     return Fail(Error::InvalidArgument("state DB path is empty; set state_db in the config"));
   }
@@ -443,27 +451,25 @@ Result<std::unique_ptr<Repository>> Repository::open(const std::string& path, Mo
     return Fail(Error::Io("state DB " + path + " is read-only (" + std::strerror(errno) +
                           "); run as the user that owns it or make it writable (chown/chmod)"));
   }
+  return Ok();
+}
 
-  auto impl = std::make_unique<Impl>();
-  impl->path = path;
-  impl->mode = mode;
-  impl->busy_timeout = busy_timeout;
-  if (mode == Mode::kReadWrite) {
-    if (auto r = impl->lock.acquire(path); !r) return Fail(r.error());
-  }
+}  // namespace
 
+// Opens the connection and reads sqlite_master once. SQLite opens lazily: the
+// first read is what finds a file that is not a database (reading
+// sqlite_master is cheap even for a big DB; quick_check is not).
+Result<void> Repository::Impl::connect() {
   int flags = mode == Mode::kReadOnly   ? SQLITE_OPEN_READONLY
               : mode == Mode::kOperator ? SQLITE_OPEN_READWRITE
                                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-  auto db = sqlite::Db::open(path, flags);
-  if (!db) return Fail(db.error().With("state DB " + path));
-  impl->db = std::move(*db);
-  impl->db.set_busy_timeout(static_cast<int>(busy_timeout.count()));
+  auto opened = sqlite::Db::open(path, flags);
+  if (!opened) return Fail(opened.error().With("state DB " + path));
+  db = std::move(*opened);
+  db.set_busy_timeout(static_cast<int>(busy_timeout.count()));
 
-  // SQLite opens lazily: the first read is what finds a file that is not a
-  // database. Reading sqlite_master is cheap even for a big DB (quick_check is not).
-  auto probe = impl->db.query_int("SELECT count(*) FROM sqlite_master");
-  if (!probe && mode == Mode::kReadOnly && (impl->db.last_code() & 0xff) == SQLITE_READONLY &&
+  auto probe = db.query_int("SELECT count(*) FROM sqlite_master");
+  if (!probe && mode == Mode::kReadOnly && (db.last_code() & 0xff) == SQLITE_READONLY &&
       ::access((path + "-wal").c_str(), F_OK) != 0) {
     // A reader that may not create "<db>-shm" cannot open a WAL DB whose
     // daemon closed it cleanly (no -wal, no -shm). Then the file alone holds
@@ -471,64 +477,68 @@ Result<std::unique_ptr<Repository>> Repository::open(const std::string& path, Mo
     auto snapshot = sqlite::Db::open("file:" + uri_escape(path) + "?immutable=1",
                                      SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
     if (snapshot) {
-      impl->db = std::move(*snapshot);
-      impl->db.set_busy_timeout(static_cast<int>(busy_timeout.count()));
-      probe = impl->db.query_int("SELECT count(*) FROM sqlite_master");
+      db = std::move(*snapshot);
+      db.set_busy_timeout(static_cast<int>(busy_timeout.count()));
+      probe = db.query_int("SELECT count(*) FROM sqlite_master");
     }
   }
-  if (auto& r = probe; !r) {
-    int rc = impl->db.last_code() & 0xff;
-    if (rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN || rc == SQLITE_PERM) {
-      if (mode == Mode::kReadOnly) {
-        return Fail(Error::Io("state DB " + path + " cannot be read by this user (" +
-                              r.error().message() +
-                              "); run as the seedanced user (sudo -u seedanced ...) or as root"));
-      }
-    }
-    if (r.error().code() == Error::Code::kCorruption) {
-      return Fail(Error::Corruption("state DB " + path +
-                                    " is not a SQLite database or is damaged (" +
-                                    r.error().message() + "); move it aside (mv " + path + " " +
-                                    path + ".bad) to start afresh, or restore it from a backup"));
-    }
-    return Fail(impl->context(r.error()));
-  }
+  if (probe) return Ok();
 
-  if (mode == Mode::kReadWrite) {
-    if (impl->db.read_only()) {
-      return Fail(Error::Io("state DB " + path +
-                            " can only be opened read-only; run as the user that owns it or "
-                            "make it and its directory writable"));
-    }
-    // WAL: readers (seedancectl) never block the daemon and vice versa.
-    auto jm = impl->db.query_text("PRAGMA journal_mode = WAL");
-    if (!jm) return Fail(impl->context(jm.error()));
-    if (*jm != "wal") {
-      return Fail(Error::Io("state DB " + path + " refused WAL mode (journal_mode is " + *jm +
-                            "); put it on a local file system"));
-    }
-    if (auto r = impl->db.exec("PRAGMA foreign_keys = ON"); !r)
-      return Fail(impl->context(r.error()));
-    if (auto r = impl->set_synchronous(1); !r) return Fail(r.error());
-    if (auto r = storage::migrate(impl->db, path); !r) {
-      if (r.error().code() == Error::Code::kConflict) {
-        return Fail(locked_error(path, busy_timeout, r.error()));
-      }
-      return Fail(r.error());
-    }
-  } else {
-    if (auto r = storage::check_schema(impl->db, path); !r) {
-      if (r.error().code() == Error::Code::kConflict) {
-        return Fail(locked_error(path, busy_timeout, r.error()));
-      }
-      return Fail(r.error());
-    }
-    if (mode == Mode::kOperator) {
-      if (auto r = impl->db.exec("PRAGMA foreign_keys = ON"); !r) {
-        return Fail(impl->context(r.error()));
-      }
-    }
+  const Error& e = probe.error();
+  int rc = db.last_code() & 0xff;
+  if (mode == Mode::kReadOnly &&
+      (rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN || rc == SQLITE_PERM)) {
+    return Fail(Error::Io("state DB " + path + " cannot be read by this user (" + e.message() +
+                          "); run as the seedanced user (sudo -u seedanced ...) or as root"));
   }
+  if (e.code() == Error::Code::kCorruption) {
+    return Fail(Error::Corruption("state DB " + path + " is not a SQLite database or is damaged (" +
+                                  e.message() + "); move it aside (mv " + path + " " + path +
+                                  ".bad) to start afresh, or restore it from a backup"));
+  }
+  return Fail(context(e));
+}
+
+// The daemon's connection: WAL, foreign keys, NORMAL sync, schema migrated.
+// Other modes only check that the schema is the one this build reads.
+Result<void> Repository::Impl::prepare_schema() {
+  if (mode != Mode::kReadWrite) {
+    if (auto r = storage::check_schema(db, path); !r) return Fail(context(r.error()));
+    if (mode == Mode::kOperator) {
+      if (auto r = db.exec("PRAGMA foreign_keys = ON"); !r) return Fail(context(r.error()));
+    }
+    return Ok();
+  }
+  if (db.read_only()) {
+    return Fail(Error::Io("state DB " + path +
+                          " can only be opened read-only; run as the user that owns it or "
+                          "make it and its directory writable"));
+  }
+  // WAL: readers (seedancectl) never block the daemon and vice versa.
+  auto jm = db.query_text("PRAGMA journal_mode = WAL");
+  if (!jm) return Fail(context(jm.error()));
+  if (*jm != "wal") {
+    return Fail(Error::Io("state DB " + path + " refused WAL mode (journal_mode is " + *jm +
+                          "); put it on a local file system"));
+  }
+  if (auto r = db.exec("PRAGMA foreign_keys = ON"); !r) return Fail(context(r.error()));
+  if (auto r = set_synchronous(1); !r) return r;
+  if (auto r = storage::migrate(db, path); !r) return Fail(context(r.error()));
+  return Ok();
+}
+
+Result<std::unique_ptr<Repository>> Repository::open(const std::string& path, Mode mode,
+                                                     Duration busy_timeout) {
+  if (auto r = check_filesystem(path, mode); !r) return Fail(r.error());
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->mode = mode;
+  impl->busy_timeout = busy_timeout;
+  if (mode == Mode::kReadWrite) {
+    if (auto r = impl->lock.acquire(path); !r) return Fail(r.error());
+  }
+  if (auto r = impl->connect(); !r) return Fail(r.error());
+  if (auto r = impl->prepare_schema(); !r) return Fail(r.error());
   if (auto r = impl->prepare_all(); !r) return Fail(r.error());
   return std::unique_ptr<Repository>(new Repository(std::move(impl)));
 }
