@@ -30,6 +30,7 @@ struct Faults {
   double lost_response = 0;  // processed, then the connection dropped
   double throttled = 0;      // 429 + Retry-After, nothing processed
   double purge = 0;          // a create finds its first asset purged (idle TTL passed)
+  double lost_upload = 0;    // extra: an upload is processed, then its response is lost
 };
 
 // The fake PiAPI: a pure model answering the engine's requests.
@@ -80,6 +81,9 @@ class FakePiApi {
       fault = transient("connection reset by peer", true, 0);
     }
     if (!creating && fault) process = false;
+    if (!fault && r.kind == Kind::kUploadAsset && rng_.unit() < faults_.lost_upload) {
+      fault = transient("connection reset by peer", true, 0);
+    }
     switch (r.kind) {
       case Kind::kUploadAsset: {
         std::optional<RemoteAsset> a;
@@ -450,6 +454,7 @@ TEST(EngineSimulation, TransientFaultsAndLostResponses) {
     SimConfig c;
     c.seed = seed;
     c.faults = Faults{0.05, 0.02, 0.02, 0.03};
+    c.faults.lost_upload = 0.3;
     // Held tasks keep their in-flight slot until an operator acts, so leave
     // room for the ~5% of creates whose outcome is unknown.
     EngineOptions o = sim_options();
@@ -467,6 +472,7 @@ TEST(EngineSimulation, CrashesAtRandomMoments) {
     c.seed = seed;
     c.crashes = 25;
     c.faults = Faults{0.03, 0.01, 0.01, 0.01};
+    c.faults.lost_upload = 0.2;
     EngineOptions o = sim_options();
     o.max_tasks_in_flight = 40;
     FakePiApi api(seed + 100, c.faults);
