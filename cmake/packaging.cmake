@@ -6,12 +6,13 @@ set(CPACK_PACKAGE_NAME seedanced)
 set(CPACK_PACKAGE_VENDOR "seedanced")
 set(CPACK_PACKAGE_CONTACT "seedanced maintainers <maintainers@seedanced.invalid>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "daemon that runs Seedance video generation on PiAPI reliably")
-set(CPACK_PACKAGE_DESCRIPTION
+string(CONCAT CPACK_PACKAGE_DESCRIPTION
     "seedanced turns a directory of job specs into finished Seedance videos on PiAPI: it uploads\n"
     "reference assets once, submits tasks when their assets are active, polls, downloads and\n"
     "remembers everything in SQLite so that a crash loses nothing and pays for nothing twice.")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_GENERATOR DEB)
+set(CPACK_STRIP_FILES ON)
 set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
