@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <limits>
 #include <optional>
+#include <unordered_set>
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
@@ -52,7 +53,7 @@ using SteadyClock = std::chrono::steady_clock;
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr int kPageSize = 100;
-constexpr int kMaxPages = 10'000;
+constexpr int kMaxPages = 1'000;  // 100,000 assets; plans allow at most 1,000
 constexpr int kMaxRedirects = 5;
 constexpr uint32_t kHeaderLimit = 64 * 1024;
 // Idle keep-alive connections older than this are not reused (servers and
@@ -510,21 +511,32 @@ struct PiapiClient::Impl : std::enable_shared_from_this<PiapiClient::Impl> {
   asio::awaitable<ApiResult<std::vector<RemoteAsset>>> list_assets() {
     auto self = shared_from_this();
     std::vector<RemoteAsset> all;
-    std::vector<std::string> seen;  // ids, to drop duplicates when the list shifts between pages
+    std::unordered_set<std::string> seen;  // ids: drops duplicates when the list shifts
     int64_t page_no = 1;
     for (int pages = 0; pages < kMaxPages; ++pages) {
       std::string path = "/api/v1/asset/list?page=" + std::to_string(page_no) +
                          "&page_size=" + std::to_string(kPageSize);
-      auto page = co_await call_parsed<piapi::AssetPage>(http::verb::get, std::move(path), "", true,
-                                                         piapi::parse_asset_page);
+      std::string no_body;
+      auto page = co_await call_parsed<piapi::AssetPage>(
+          http::verb::get, std::move(path), std::move(no_body), true, piapi::parse_asset_page);
       if (!page) co_return tl::unexpected(page.error());
       const size_t got = page->items.size();
+      size_t fresh = 0;
       for (auto& a : page->items) {
-        if (std::find(seen.begin(), seen.end(), a.asset_id) != seen.end()) continue;
-        seen.push_back(a.asset_id);
+        if (!seen.insert(a.asset_id).second) continue;
+        ++fresh;
         all.push_back(std::move(a));
       }
       if (got == 0) co_return all;
+      if (fresh == 0) {
+        // The server repeats itself (it ignores `page`?): the list cannot be
+        // trusted to be complete, and callers reconcile uploads from it.
+        ApiError e;
+        e.kind = ApiError::Kind::kTransient;
+        e.http_status = 200;
+        e.message = "asset list paging did not advance at page " + std::to_string(page_no);
+        co_return tl::unexpected(e);
+      }
       bool more;
       if (page->has_more) {
         more = *page->has_more;
@@ -540,7 +552,7 @@ struct PiapiClient::Impl : std::enable_shared_from_this<PiapiClient::Impl> {
       }
       if (page->total && static_cast<int64_t>(all.size()) >= *page->total) more = false;
       if (!more) co_return all;
-      int64_t next = page->next_page.value_or(page->page.value_or(page_no) + 1);
+      int64_t next = page->next_page.value_or(page_no + 1);
       if (next <= page_no) next = page_no + 1;  // never go backwards: no loops
       page_no = next;
     }
@@ -786,10 +798,14 @@ void PiapiClient::shutdown() {
   impl_->shutdown();
 }
 
+// Each argument of a co_await'ed call is a named local: g++ 12 miscompiles some
+// temporaries inside co_await expressions (../shared/toolchain.md).
+
 boost::asio::awaitable<ApiResult<RemoteAsset>> PiapiClient::upload_asset(UploadAssetRequest req) {
   auto impl = impl_;
+  std::string path = "/api/v1/asset/upload";
   std::string body = piapi::upload_asset_body(req);
-  co_return co_await impl->call_parsed<RemoteAsset>(http::verb::post, "/api/v1/asset/upload",
+  co_return co_await impl->call_parsed<RemoteAsset>(http::verb::post, std::move(path),
                                                     std::move(body), false, piapi::parse_asset);
 }
 
@@ -801,28 +817,32 @@ boost::asio::awaitable<ApiResult<std::vector<RemoteAsset>>> PiapiClient::list_as
 boost::asio::awaitable<ApiResult<RemoteAsset>> PiapiClient::get_asset(std::string asset_id) {
   auto impl = impl_;
   std::string path = "/api/v1/asset/" + encode_segment(asset_id);
-  co_return co_await impl->call_parsed<RemoteAsset>(http::verb::get, std::move(path), "", true,
-                                                    piapi::parse_asset);
+  std::string body;
+  co_return co_await impl->call_parsed<RemoteAsset>(http::verb::get, std::move(path),
+                                                    std::move(body), true, piapi::parse_asset);
 }
 
 boost::asio::awaitable<ApiResult<void>> PiapiClient::delete_asset(std::string asset_id) {
   auto impl = impl_;
   std::string path = "/api/v1/asset/" + encode_segment(asset_id);
-  co_return co_await impl->call_parsed<void>(http::verb::delete_, std::move(path), "", true,
-                                             piapi::parse_delete);
+  std::string body;
+  co_return co_await impl->call_parsed<void>(http::verb::delete_, std::move(path), std::move(body),
+                                             true, piapi::parse_delete);
 }
 
 boost::asio::awaitable<ApiResult<RemoteTask>> PiapiClient::create_task(std::string body) {
   auto impl = impl_;
-  co_return co_await impl->call_parsed<RemoteTask>(http::verb::post, "/api/v1/task",
+  std::string path = "/api/v1/task";
+  co_return co_await impl->call_parsed<RemoteTask>(http::verb::post, std::move(path),
                                                    std::move(body), false, piapi::parse_task);
 }
 
 boost::asio::awaitable<ApiResult<RemoteTask>> PiapiClient::get_task(std::string task_id) {
   auto impl = impl_;
   std::string path = "/api/v1/task/" + encode_segment(task_id);
-  co_return co_await impl->call_parsed<RemoteTask>(http::verb::get, std::move(path), "", true,
-                                                   piapi::parse_task);
+  std::string body;
+  co_return co_await impl->call_parsed<RemoteTask>(http::verb::get, std::move(path),
+                                                   std::move(body), true, piapi::parse_task);
 }
 
 boost::asio::awaitable<ApiResult<DownloadResult>> PiapiClient::download(std::string url,

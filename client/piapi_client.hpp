@@ -1,15 +1,31 @@
 // PiAPI client: typed, asynchronous operations over HTTPS (or plain HTTP to a
-// loopback address, for tests and the simulator).
+// loopback address, for tests and the simulator). Owned by client/; every
+// line of Beast/Asio-SSL code is in client/piapi_client.cpp, body parsing in
+// client/piapi_json.hpp.
 //
 // Every operation is a C++20 coroutine on the given executor and never throws:
 // it returns the parsed value or an ApiError that says whether a retry can
 // help (transient/permanent) and, for the creating calls (upload, create task),
-// whether the request may have been processed (maybe_processed).
-// Connections are kept alive and reused from a bounded pool; every phase
-// (resolve, connect, TLS handshake, write, read) has a deadline.
-// The API key is sent as X-API-Key and never logged, not even at debug level.
+// whether the request may have been processed (maybe_processed):
+//   resolve/connect/TLS failure, nothing written       -> transient, false
+//   any byte written, then reset/timeout/no reply       -> transient, true
+//   5xx, non-JSON (HTML) or truncated body              -> transient, true
+//   429 (retry_after from Retry-After)                   -> transient, false
+//   other 4xx                                            -> permanent, false, message verbatim
+//   3xx (never followed for API calls)                   -> permanent, false
+// Connections are kept alive and reused from a pool of at most
+// max_connections (callers beyond it wait in a queue). A reused connection
+// that the server had closed is detected before use when possible; if it
+// still fails before any reply byte, the call is retried once on a fresh
+// connection when that cannot cause a double effect (GET/DELETE, or nothing
+// written). Every phase (resolve, connect, TLS handshake, write, read; each
+// piece of a download) has the deadline `timeout`.
+// The API key is sent as X-API-Key, only to base_url, and never appears in an
+// error message (the client does no logging).
 //
 // Thread contract: all calls on the executor's thread (one io_context thread).
+// The client may be destroyed while operations are in flight: they keep its
+// state alive and finish or time out.
 #pragma once
 
 #include <cstdint>

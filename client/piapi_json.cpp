@@ -153,13 +153,21 @@ std::optional<RemoteAsset> asset_from(const Scope& s) {
 std::optional<ApiError> envelope_error(const json& root, std::string_view body) {
   if (!root.is_object()) return std::nullopt;
   auto code = as_int(root.contains("code") ? &root["code"] : nullptr);
-  if (!code || *code == 0 || *code == 200 || (*code >= 200 && *code < 300)) return std::nullopt;
+  if (!code || *code == 0 || (*code >= 200 && *code < 300)) return std::nullopt;
+  if (!root.contains("message")) return std::nullopt;  // not an envelope: a bare object
   auto data = root.find("data");
   if (data != root.end() && !data->is_null() && !(data->is_object() && data->empty())) {
     return std::nullopt;  // a payload is present: trust it over the code
   }
-  const int status = (*code >= 400 && *code < 600) ? static_cast<int>(*code) : 500;
-  ApiError e = error_from_reply(status, body, std::nullopt);
+  if (*code >= 400 && *code < 600) {
+    ApiError e = error_from_reply(static_cast<int>(*code), body, std::nullopt);
+    e.api_code = static_cast<int>(*code);
+    return e;
+  }
+  // An application code (e.g. 10003) with no payload: the request was judged
+  // and refused; repeating it cannot help.
+  ApiError e = error_from_reply(400, body, std::nullopt);
+  e.http_status = 200;
   e.api_code = static_cast<int>(*code);
   return e;
 }

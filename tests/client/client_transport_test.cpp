@@ -7,9 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -287,6 +289,105 @@ TEST(PiapiClientTransport, ReadTimeoutIsOutcomeUnknown) {
   EXPECT_TRUE(t.error().maybe_processed);
   EXPECT_NE(t.error().message.find("timed out"), std::string::npos);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(550));
+}
+
+// --- asset list paging ---------------------------------------------------
+
+// "?page=N" of a request target, 1 when absent.
+int page_of(const std::string& target) {
+  const size_t p = target.find("page=");
+  return p == std::string::npos ? 1 : std::atoi(target.c_str() + p + 5);
+}
+
+std::string items(int from, int n) {
+  std::string out = "[";
+  for (int i = 0; i < n; ++i) {
+    if (i) out += ",";
+    out += R"({"asset_id":"asset-)" + std::to_string(from + i) + R"(","status":"Active"})";
+  }
+  return out + "]";
+}
+
+TEST(PiapiClientList, FollowsTotalWhenTheServerCapsPageSize) {
+  // The server ignores page_size=100 and serves 2 per page; 5 in total.
+  RawServer srv([](int, int, const RawRequest& r) {
+    const int page = page_of(r.target);
+    const int n = std::max(0, std::min(2, 5 - (page - 1) * 2));
+    return RawAction{http_reply(
+        200, R"({"items":)" + items((page - 1) * 2, n) + R"(,"total":5,"page_size":2})")};
+  });
+  asio::io_context ioc;
+  auto client = make_client(ioc, srv.base_url());
+  auto l = run_on(ioc, client->list_assets());
+  ASSERT_TRUE(l) << l.error().message;
+  EXPECT_EQ(l->size(), 5u);
+  EXPECT_EQ(srv.requests(), 3);
+  EXPECT_NE(srv.seen()[0].target.find("page_size=100"), std::string::npos);
+}
+
+TEST(PiapiClientList, FollowsHasMoreInAnEnvelope) {
+  RawServer srv([](int, int, const RawRequest& r) {
+    const int page = page_of(r.target);
+    const std::string more = page < 3 ? "true" : "false";
+    return RawAction{http_reply(200, R"({"code":200,"data":{"items":)" + items(page * 10, 1) +
+                                         R"(,"has_more":)" + more + "}}")};
+  });
+  asio::io_context ioc;
+  auto client = make_client(ioc, srv.base_url());
+  auto l = run_on(ioc, client->list_assets());
+  ASSERT_TRUE(l) << l.error().message;
+  EXPECT_EQ(l->size(), 3u);
+  EXPECT_EQ(srv.requests(), 3);
+}
+
+TEST(PiapiClientList, ServerThatIgnoresPagingIsAnErrorNotALoop) {
+  RawServer srv([](int, int, const RawRequest&) {
+    return RawAction{http_reply(200, R"({"items":)" + items(0, 3) + R"(,"has_more":true})")};
+  });
+  asio::io_context ioc;
+  auto client = make_client(ioc, srv.base_url());
+  auto l = run_on(ioc, client->list_assets());
+  ASSERT_FALSE(l);
+  EXPECT_TRUE(l.error().transient());
+  EXPECT_EQ(srv.requests(), 2);
+}
+
+TEST(PiapiClientList, ShortPageWithoutPagingInfoEnds) {
+  RawServer srv([](int, int, const RawRequest&) {
+    return RawAction{http_reply(200, R"({"items":)" + items(0, 3) + "}")};
+  });
+  asio::io_context ioc;
+  auto client = make_client(ioc, srv.base_url());
+  auto l = run_on(ioc, client->list_assets());
+  ASSERT_TRUE(l) << l.error().message;
+  EXPECT_EQ(l->size(), 3u);
+  EXPECT_EQ(srv.requests(), 1);
+}
+
+TEST(PiapiClientTransport, ShutdownFailsQueuedCallsAndLetsInFlightOnesFinish) {
+  RawServer srv([](int, int, const RawRequest&) {
+    RawAction a = ok_task();
+    a.delay_ms = 100;
+    return a;
+  });
+  asio::io_context ioc;
+  ClientOptions o;
+  o.max_connections = 1;
+  auto client = make_client(ioc, srv.base_url(), o);
+  std::optional<ApiResult<RemoteTask>> first, second;
+  asio::co_spawn(ioc, client->get_task("t-1"),
+                 [&](std::exception_ptr, ApiResult<RemoteTask> r) { first = std::move(r); });
+  asio::co_spawn(ioc, client->get_task("t-1"),
+                 [&](std::exception_ptr, ApiResult<RemoteTask> r) { second = std::move(r); });
+  asio::steady_timer timer(ioc, std::chrono::milliseconds(30));
+  timer.async_wait([&](boost::system::error_code) { client->shutdown(); });
+  ioc.run();
+  ASSERT_TRUE(first && second);
+  EXPECT_TRUE(*first) << first->error().message;
+  ASSERT_FALSE(*second);
+  EXPECT_FALSE(second->error().maybe_processed);
+  EXPECT_NE(second->error().message.find("shutting down"), std::string::npos);
+  EXPECT_EQ(srv.requests(), 1);
 }
 
 // --- downloads ---------------------------------------------------------

@@ -153,6 +153,23 @@ TEST(PiapiJson, EnvelopeErrorInsideA200IsAnError) {
   EXPECT_EQ(t.error().message, "task not found");
 }
 
+TEST(PiapiJson, ApplicationCodeInsideA200IsPermanent) {
+  auto t = parse_task(R"({"code":10003,"message":"Your content violated community guidelines."})");
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().kind, ApiError::Kind::kPermanent);
+  EXPECT_EQ(t.error().http_status, 200);
+  EXPECT_EQ(t.error().api_code, 10003);
+  EXPECT_EQ(t.error().message, "Your content violated community guidelines.");
+  EXPECT_FALSE(t.error().maybe_processed);
+  // A bare object that merely has a "code" field is not an envelope.
+  auto a = parse_asset(R"({"code":7,"asset_id":"a","status":"Active"})");
+  ASSERT_TRUE(a);
+  // A payload wins over a non-200 code.
+  auto b = parse_asset(R"({"code":500,"message":"x","data":{"asset_id":"b"}})");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->asset_id, "b");
+}
+
 // --- malformed bodies ----------------------------------------------------
 
 TEST(PiapiJson, MalformedBodiesAreTransientErrorsNeverExceptions) {
