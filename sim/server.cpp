@@ -318,6 +318,11 @@ nlohmann::json SimServer::stats() const {
   return impl_->model.stats(impl_->clock->now());
 }
 
+void SimServer::set_faults(FaultRates rates) {
+  std::lock_guard lock(impl_->mu);
+  impl_->faults.set_rates(std::move(rates));
+}
+
 void SimServer::stop() {
   if (!impl_) return;
   std::call_once(impl_->stop_once, [this] {

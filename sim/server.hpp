@@ -35,6 +35,9 @@ class SimServer {
   std::string base_url() const;  // "http://127.0.0.1:<port>"
   // The same document GET /sim/stats returns.
   nlohmann::json stats() const;
+  // Replaces the fault rates at runtime, as POST /sim/control does (the
+  // max_faults count restarts).
+  void set_faults(FaultRates rates);
   // Closes the listener and every connection and joins the server thread.
   // Idempotent. REQUIRES: not called from the server thread.
   void stop();

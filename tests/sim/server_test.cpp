@@ -434,6 +434,8 @@ TEST(SimServer, ControlSwitchesFaultsAtRuntime) {
   EXPECT_EQ(c.send("GET", "/api/v1/asset/list").status, 429);
   EXPECT_EQ(c.send("POST", "/sim/control", R"({"faults":{"http_429":5}})", {}).status, 400);
   EXPECT_EQ(c.send("GET", "/sim/control").status, 405);
+  server->set_faults(FaultRates{});
+  EXPECT_EQ(c.send("GET", "/api/v1/asset/list").status, 200);
 }
 
 //------------------------------------------------------------------------------
