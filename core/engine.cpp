@@ -929,10 +929,20 @@ struct Engine::Impl {
 
   // The earliest due entry that the gating rules allow, or nullptr.
   const DueEntry* head() const {
-    const bool uploads_open =
-        !draining && (opt.max_assets <= 0 || assets_holding_quota() < opt.max_assets);
     const bool creates_open = !draining && cap.allows(tasks_in_flight());
-    return sched.head(uploads_open, creates_open);
+    return sched.head(uploads_open(), creates_open);
+  }
+
+  // Whether the uploads lane may dispatch: not draining and under the asset
+  // quota. An asset already in Uploading (a retry after a failed or lost
+  // upload) is counted in the quota already, so it may always go again.
+  bool uploads_open() const {
+    if (draining) return false;
+    if (opt.max_assets <= 0 || assets_holding_quota() < opt.max_assets) return true;
+    const DueEntry* next = sched.first(Lane::kUploads);
+    if (!next || next->slot != Slot::kAsset) return false;
+    auto it = assets.find(next->name);
+    return it != assets.end() && it->second.rec.state == AssetState::kUploading;
   }
 
   void tick_into() {

@@ -137,6 +137,37 @@ TEST(EngineLimits, AssetQuotaBoundsLiveUploads) {
   EXPECT_EQ(h.count(Kind::kUploadAsset, "a2"), 1u) << "a Failed asset frees its quota slot";
 }
 
+TEST(EngineLimits, UploadRetryAtFullQuotaIsNotBlockedByItsOwnSlot) {
+  // Every declared asset is Uploading, so the quota is full; an upload that
+  // failed (surely not sent, or lost and not found in the list) must still be
+  // retried: it holds its slot already.
+  EngineOptions o = Harness::default_options();
+  o.max_assets = 2;
+  Harness h(o);
+  SpecSet s;
+  for (int i = 0; i < 2; ++i) s.assets.push_back(asset_spec("a" + std::to_string(i)));
+  h.sync(s);
+  ASSERT_EQ(h.count(Kind::kUploadAsset), 2u);
+  h.pop(Kind::kUploadAsset, "a0");
+  ApiError busy = transient("too many requests", /*maybe_processed=*/false, 429);
+  busy.retry_after = seconds(1);
+  h.take(h.engine->on_upload("a0", err<RemoteAsset>(busy), h.now));
+  EXPECT_EQ(h.count(Kind::kUploadAsset, "a0"), 0u);
+  ASSERT_TRUE(h.wake());
+  EXPECT_EQ(h.count(Kind::kUploadAsset, "a0"), 1u) << "the retry was blocked by the quota";
+
+  // A lost upload that the list does not show is uploaded again, too.
+  h.pop(Kind::kUploadAsset, "a1");
+  h.take(h.engine->on_upload("a1", err<RemoteAsset>(transient("reset")), h.now));
+  while (h.count(Kind::kListAssets) == 0 && h.wake()) {
+  }
+  h.pop(Kind::kListAssets);
+  h.take(h.engine->on_list(std::vector<RemoteAsset>{}, h.now));
+  while (h.count(Kind::kUploadAsset, "a1") == 0 && h.wake()) {
+  }
+  EXPECT_EQ(h.count(Kind::kUploadAsset, "a1"), 1u) << "the re-upload was blocked by the quota";
+}
+
 // ---- recovery ----------------------------------------------------------------
 
 AssetRecord asset_rec(const std::string& name, AssetState st, const std::string& id = "") {
