@@ -48,7 +48,7 @@ std::optional<Json> parse_json(std::string_view text, ParseFailure& failure, int
 class LineMap {
  public:
   static constexpr int kMaxDepth = 6;
-  static constexpr size_t kMaxEntries = 200000;
+  static constexpr size_t kMaxEntries = 100000;
 
   explicit LineMap(std::string_view text);
 

@@ -162,7 +162,7 @@ class Mutator {
         s = random_bytes(pick(2048));
         break;
       case 6: {  // deep nesting
-        size_t depth = pick(3) == 0 ? 100000 : pick(40);
+        size_t depth = pick(3) == 0 ? 20000 : pick(40);
         std::string open = pick(2) ? "[" : "{\"tasks\":";
         std::string deep;
         for (size_t i = 0; i < depth; ++i) deep += open;
@@ -213,7 +213,7 @@ TEST(JobSpecFuzz, MutatedExamplesNeverCrashAndAlwaysDecide) {
     FileSpecs fs = parse_job_file(path, text, diags);
     expect_consistent(fs, diags, text);
     (fs.ok ? valid : invalid)++;
-    if (i % 10 == 0) {  // the cross-file rules too, with the other examples beside it
+    if (i % 50 == 0) {  // the cross-file rules too, with the other examples beside it
       std::map<std::string, std::string> all(files.begin(), files.end());
       all[path] = text;
       JobsLoad load = load_jobs_from_texts(all, config);
@@ -241,11 +241,11 @@ TEST(JobSpecFuzz, LargeInputsAreRejectedOrBounded) {
   ASSERT_FALSE(d.empty());
   EXPECT_NE(d[0].message.find("larger than 4 MiB"), std::string::npos);
 
-  // 300k entries in one list: one clear error, no blow-up.
+  // 120k entries in one list: one clear error, no blow-up.
   std::string many =
       "{\"tasks\": [{\"name\": \"t\", \"task_type\": \"seedance-2\", \"prompt\": \"p\","
       " \"image_urls\": [";
-  for (int i = 0; i < 300000; ++i) many += i ? ",1" : "1";
+  for (int i = 0; i < 120000; ++i) many += i ? ",1" : "1";
   many += "]}]}";
   d.clear();
   EXPECT_FALSE(parse_job_file("many.json", many, d).ok);
