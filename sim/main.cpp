@@ -48,6 +48,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--ephemeral-cap", o.ephemeral_cap, "concurrent auto-uploaded assets")
       ->capture_default_str();
+  app.add_option("--idle-timeout-s", o.idle_timeout_s,
+                 "close keep-alive connections idle this long")
+      ->capture_default_str();
   app.add_option("--fault-5xx", f.http_5xx, "rate of 500 replies")->capture_default_str();
   app.add_option("--fault-429", f.http_429, "rate of 429 + Retry-After")->capture_default_str();
   app.add_option("--fault-reset-before", f.reset_before, "rate of resets before processing")

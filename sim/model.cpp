@@ -300,7 +300,7 @@ struct SimModel::State {
   int64_t uploads = 0, task_creates = 0, duplicate_creates = 0, downloads = 0, download_bytes = 0;
   int64_t deletes = 0, purges = 0, creates_with_inactive_asset = 0, max_processing = 0;
   std::map<std::string, int64_t> uploads_by_name, uploads_by_url, creates_by_prompt,
-      creates_by_body_hash, requests, polls, rejections, faults;
+      creates_by_body_hash, requests, polls, rejections, faults, polls_by_task;
 
   //----------------------------------------------------------------------------
   // Time
@@ -900,6 +900,7 @@ struct SimModel::State {
   SimResponse task_get(const std::string& id, const std::string& base) {
     auto it = task_index.find(id);
     if (it == task_index.end()) return error_response(404, "task not found", "task_not_found");
+    ++polls_by_task[id];
     return json_response(200, envelope(task_json(tasks[it->second], base)));
   }
 
@@ -1058,6 +1059,7 @@ struct SimModel::State {
                 {"creates_by_body_hash", creates_by_body_hash},
                 {"creates_with_inactive_asset", creates_with_inactive_asset},
                 {"polls", all_polls},
+                {"polls_by_task", polls_by_task},
                 {"requests", requests},
                 {"rejections", rejections},
                 {"faults", faults},
@@ -1090,6 +1092,7 @@ Result<void> SimModel::validate(const SimOptions& o) {
   if (o.page_size_default < 1 || o.page_size_max < o.page_size_default)
     return Fail(Error::InvalidArgument("need 1 <= page_size_default <= page_size_max"));
   if (o.api_key.empty()) return Fail(Error::InvalidArgument("api_key must not be empty"));
+  if (o.idle_timeout_s < 1) return Fail(Error::InvalidArgument("idle_timeout_s must be >= 1"));
   const FaultRates& f = o.faults;
   for (double r : {f.http_5xx, f.http_429, f.reset_before, f.reset_after, f.html_body,
                    f.truncated_body, f.latency}) {

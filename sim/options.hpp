@@ -55,6 +55,7 @@ struct SimOptions {
   int asset_quota = 0;                    // 0 = the plan's quota
   double asset_ttl_s = 0;                 // idle TTL; 0 = the plan's (3/7/15 days)
   int ephemeral_cap = 20;                 // concurrent auto-uploaded (ephemeral) assets
+  int idle_timeout_s = 60;                // keep-alive connections idle this long are closed
   // Clock the server reads `now` from; nullptr = the system clock. Not owned;
   // must outlive the server and be safe to read from the server thread.
   const Clock* clock = nullptr;

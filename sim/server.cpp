@@ -38,7 +38,6 @@ namespace {
 
 constexpr uint64_t kMaxBodyBytes = 1 << 20;  // requests larger than this get 413
 constexpr uint32_t kMaxHeaderBytes = 16 * 1024;
-constexpr auto kIdleTimeout = std::chrono::seconds(60);   // keep-alive idle limit
 constexpr auto kWriteTimeout = std::chrono::seconds(60);  // a large video on a slow reader
 
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
@@ -202,7 +201,7 @@ net::awaitable<void> session(Impl& impl, tcp::socket socket) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(kMaxHeaderBytes);
     parser.body_limit(kMaxBodyBytes);
-    stream.expires_after(kIdleTimeout);
+    stream.expires_after(std::chrono::seconds(impl.options.idle_timeout_s));
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
     if (ec == http::error::body_limit || ec == http::error::header_limit) {
       SimResponse too_large = json_error(413, "request too large");

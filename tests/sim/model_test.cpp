@@ -692,6 +692,7 @@ TEST(SimModel, TaskRunsPendingProcessingCompleted) {
   EXPECT_EQ(sim.get("/api/v1/task/nope").status, 404);
   EXPECT_EQ(sim.get("/api/v1/task/nope").body["message"], "task not found");
   EXPECT_EQ(sim.stats()["polls"]["task_get"], 5);
+  EXPECT_EQ(sim.stats()["polls_by_task"], (json{{id, 3}}));
 }
 
 TEST(SimModel, TaskTimingsAreScaledBySpeed) {

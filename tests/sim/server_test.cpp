@@ -251,6 +251,17 @@ TEST(SimServer, ConnectionCloseIsHonoured) {
   EXPECT_TRUE(c.peer_closed());
 }
 
+TEST(SimServer, IdleKeepAliveConnectionsAreClosed) {
+  SimOptions o;
+  o.idle_timeout_s = 1;
+  auto server = start(o);
+  Conn c(server->port());
+  ASSERT_EQ(c.send("GET", "/sim/stats").status, 200);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.peer_closed());  // blocks until the server closes (receive timeout 5 s)
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 900ms);
+}
+
 TEST(SimServer, ApiKeyIsChecked) {
   auto server = start();
   Conn c(server->port());
