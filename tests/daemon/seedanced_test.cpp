@@ -86,6 +86,33 @@ TEST(Seedanced, OnceExitsOneWhenATaskFails) {
   EXPECT_EQ(banned->error_code, 10003);
 }
 
+TEST(Seedanced, PicksUpARetryCommandWhileRunning) {
+  Harness h;
+  h.write_config();
+  h.write_jobs("10-bad.json", json::array(),
+               json::array({task_json("banned", {}, "does something forbidden.")}));
+  auto d = h.start({});
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto t = h.task("banned");
+        return t && t->state == TaskState::kFailed;
+      },
+      30s))
+      << d->output();
+  const std::string prompt = task_json("banned", {}, "does something forbidden.")["prompt"];
+  EXPECT_EQ(h.stats()["creates_by_prompt"][prompt], 1);
+  {  // What `seedancectl retry banned` does.
+    auto repo = Repository::open(h.state_db(), Repository::Mode::kOperator);
+    ASSERT_TRUE(repo) << repo.error().message();
+    ASSERT_TRUE((*repo)->push_command("retry", "banned", SystemClock().now()));
+  }
+  ASSERT_TRUE(eventually([&] { return h.stats()["creates_by_prompt"][prompt] == 2; }, 15s))
+      << d->output();
+  EXPECT_NE(d->output().find("seedancectl: retry banned"), std::string::npos);
+  d->signal(SIGTERM);
+  EXPECT_EQ(d->wait(10s), 0) << d->output();
+}
+
 TEST(Seedanced, NoLogLineOrStateContainsTheApiKey) {
   sim::SimOptions o = fast_sim();
   o.faults.http_5xx = 0.1;  // error paths log bodies and messages too
