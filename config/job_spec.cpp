@@ -104,6 +104,7 @@ class FileChecker {
   std::vector<Diagnostic>& out_;
   int errors_ = 0;
   int reported_ = 0;
+  std::map<std::string, int> field_lines_;  // see FileSpecs::field_lines
 };
 
 std::string FileChecker::label(const Json& obj, std::string_view list, size_t index) const {
@@ -436,6 +437,7 @@ std::optional<TaskSpec> FileChecker::check_task(const Json& t, size_t index) {
       const std::string& url = arr[i].get_ref<const std::string&>();
       if (!check_task_url(url, l.type, type, eptr, job, field)) lists_ok = false;
       l.out->push_back(url);
+      if (asset_ref(url)) field_lines_[spec.name + "/" + field] = lines_.line(eptr);
     }
   }
 
@@ -576,6 +578,7 @@ FileSpecs FileChecker::check_file() {
   result.ok = true;
   result.assets = std::move(assets);
   result.tasks = std::move(tasks);
+  result.field_lines = std::move(field_lines_);
   return result;
 }
 
@@ -625,6 +628,7 @@ JobsLoad load_inputs(const std::vector<FileInput>& inputs, const MainConfig& con
     cur.kept_previous = true;
     cur.assets = prev.assets;
     cur.tasks = prev.tasks;
+    cur.field_lines = prev.field_lines;
     diags.push_back(Diagnostic{Diagnostic::Severity::kWarning, path, 0, "", "",
                                "the file has errors; its previous declarations (" +
                                    plural(prev.assets.size(), "asset") + ", " +
@@ -702,16 +706,18 @@ JobsLoad load_inputs(const std::vector<FileInput>& inputs, const MainConfig& con
               if (!ref || is_remote_asset_id(*ref)) continue;
               std::string field = std::string(list_key(types[l])) + "[" + std::to_string(i) + "]";
               std::string name(*ref);
+              auto fl = fs.field_lines.find(t.name + "/" + field);
+              int line = fl == fs.field_lines.end() ? t.source.line : fl->second;
               auto it = assets.find(name);
               if (it == assets.end()) {
                 here.push_back(Diagnostic{
-                    Diagnostic::Severity::kError, t.source.file, t.source.line, t.name, field,
+                    Diagnostic::Severity::kError, t.source.file, line, t.name, field,
                     "no asset named " + quoted(name, 60) + " is declared in jobs_dir",
                     suggestion(name, asset_names) +
                         "declare it in \"assets\" of a job file, or use an https:// URL"});
               } else if (it->second->type != types[l]) {
-                here.push_back(Diagnostic{Diagnostic::Severity::kError, t.source.file,
-                                          t.source.line, t.name, field,
+                here.push_back(Diagnostic{Diagnostic::Severity::kError, t.source.file, line, t.name,
+                                          field,
                                           "asset " + quoted(name, 60) + " is " +
                                               std::string(to_string(it->second->type)) +
                                               " but is used in " + std::string(list_key(types[l])),

@@ -44,6 +44,9 @@ struct FileSpecs {
   bool kept_previous = false;
   std::vector<AssetSpec> assets;
   std::vector<TaskSpec> tasks;
+  // The line of each asset:// entry, keyed "task/image_urls[1]", so the
+  // cross-file rules can point at the entry rather than at the task.
+  std::map<std::string, int> field_lines;
 };
 
 struct JobsLoad {

@@ -113,7 +113,7 @@ TEST(LoadJobs, UnknownAssetNameSuggestsDeclaredOne) {
   auto e = errors_of(bad.diagnostics);
   ASSERT_EQ(e.size(), 1u) << dump(bad.diagnostics);
   EXPECT_EQ(e[0].file, "b.json");
-  EXPECT_EQ(e[0].line, 3);
+  EXPECT_EQ(e[0].line, 5);  // the entry's line, not the task's
   EXPECT_EQ(e[0].job, "t");
   EXPECT_EQ(e[0].field, "image_urls[0]");
   EXPECT_NE(e[0].to_string().find("did you mean 'hero'"), std::string::npos) << e[0].to_string();
@@ -142,6 +142,7 @@ TEST(LoadJobs, AssetUsedInTheWrongMediaList) {
   auto e = errors_of(bad.diagnostics);
   ASSERT_EQ(e.size(), 1u) << dump(bad.diagnostics);
   EXPECT_EQ(e[0].field, "video_urls[0]");
+  EXPECT_EQ(e[0].line, 5);
   EXPECT_EQ(e[0].job, "t");
   EXPECT_NE(e[0].to_string().find("move it to image_urls"), std::string::npos);
 }
