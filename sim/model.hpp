@@ -11,6 +11,25 @@
 // /api/v1/asset/{id}, POST /api/v1/task, GET /api/v1/task/{id},
 // GET /account/active_tasks, GET /sim/files/{task_id}.mp4, GET /sim/stats.
 //
+// The stats document (GET /sim/stats, SimModel::stats) is the ground truth
+// tests assert against:
+//   uploads, uploads_by_name {name: n}, uploads_by_url {url: n}   accepted upload items
+//   task_creates, duplicate_creates (a create whose JSON body equals an earlier
+//     accepted one), creates_by_prompt {prompt: n}, duplicate_prompts {prompt: n>1},
+//     creates_by_body_hash {hash: n}
+//   creates_with_inactive_asset   create attempts naming an unknown/non-Active asset
+//                                 (all rejected with 400; a correct client makes none)
+//   polls {asset_list, asset_get, task_get}, polls_by_task {task_id: n},
+//   requests {endpoint: n}, rejections {reason: n} (reason keys such as
+//     "asset_not_active", "invalid_duration", "unauthorized"),
+//   faults {kind: n} ("http_5xx", "http_429", "reset_before", "reset_after",
+//     "html_body", "truncated_body", "latency"),
+//   downloads, download_bytes, deletes, purges, max_processing,
+//   assets_by_status, tasks_by_status,
+//   assets [{asset_id, name, url, status}] (status also "Deleted" / "Purged"),
+//   tasks [{task_id, task_type, prompt, body_hash, status, created_at,
+//           assets [{asset_id, status_at_create}]}]
+//
 // Thread contract: not synchronised; the server serialises calls with a mutex.
 // `now` must not go backwards between calls.
 #pragma once
