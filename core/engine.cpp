@@ -326,6 +326,8 @@ struct Engine::Impl {
   }
 
   void schedule(AssetEntry& a, Lane q, TimePoint at) {
+    // An asset already Uploading holds its quota slot: its retry is never gated by the quota.
+    if (q == Lane::kUploads && a.rec.state == AssetState::kUploading) q = Lane::kUploadRetries;
     enqueue(a, Slot::kAsset, a.rec.spec.name, q, at);
     a.rec.schedule.next_at = at;
     touch(a);
@@ -846,7 +848,7 @@ struct Engine::Impl {
     dequeue(a, Slot::kAsset, a.rec.spec.name);
     a.rec.schedule.next_at.reset();
     touch(a);
-    if (q == Lane::kUploads) {
+    if (q == Lane::kUploads || q == Lane::kUploadRetries) {
       if (a.rec.retired) return false;
       if (a.rec.state == AssetState::kExpired && !needed_by_unsubmitted(a.rec.spec.name)) {
         return false;
@@ -927,22 +929,14 @@ struct Engine::Impl {
     return true;
   }
 
-  // The earliest due entry that the gating rules allow, or nullptr.
+  // The earliest due entry that the gating rules allow, or nullptr. New
+  // uploads wait for the asset quota; retries of an asset already Uploading
+  // hold their slot and never do (else a full quota of failed uploads stalls).
   const DueEntry* head() const {
+    const bool new_uploads_open =
+        !draining && (opt.max_assets <= 0 || assets_holding_quota() < opt.max_assets);
     const bool creates_open = !draining && cap.allows(tasks_in_flight());
-    return sched.head(uploads_open(), creates_open);
-  }
-
-  // Whether the uploads lane may dispatch: not draining and under the asset
-  // quota. An asset already in Uploading (a retry after a failed or lost
-  // upload) is counted in the quota already, so it may always go again.
-  bool uploads_open() const {
-    if (draining) return false;
-    if (opt.max_assets <= 0 || assets_holding_quota() < opt.max_assets) return true;
-    const DueEntry* next = sched.first(Lane::kUploads);
-    if (!next || next->slot != Slot::kAsset) return false;
-    auto it = assets.find(next->name);
-    return it != assets.end() && it->second.rec.state == AssetState::kUploading;
+    return sched.head(new_uploads_open, !draining, creates_open);
   }
 
   void tick_into() {
@@ -1124,7 +1118,9 @@ struct Engine::Impl {
       a.rec.retired = true;
       touch(a);
       info("asset " + name + ": no longer declared; retired (no more uploads)");
-      if (a.placed.lane == Lane::kUploads) unschedule(a);
+      if (a.placed.lane == Lane::kUploads || a.placed.lane == Lane::kUploadRetries) {
+        unschedule(a);
+      }
     }
 
     for (const TaskSpec& s : specs.tasks) {

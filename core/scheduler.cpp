@@ -14,6 +14,8 @@ std::set<DueEntry>* Scheduler::lane_set(Lane lane) {
       return &polls_;
     case Lane::kUploads:
       return &uploads_;
+    case Lane::kUploadRetries:
+      return &upload_retries_;
     case Lane::kCreates:
       return &creates_;
     default:
@@ -52,22 +54,21 @@ void Scheduler::place(Placement& p, Slot slot, const std::string& name, Lane lan
   }
 }
 
-const DueEntry* Scheduler::head(bool uploads_open, bool creates_open) const {
+const DueEntry* Scheduler::head(bool uploads_open, bool upload_retries_open,
+                                bool creates_open) const {
   const DueEntry* best = nullptr;
   auto consider = [&best](const std::set<DueEntry>& s) {
     if (!s.empty() && (!best || *s.begin() < *best)) best = &*s.begin();
   };
   consider(polls_);
   if (uploads_open) consider(uploads_);
+  if (upload_retries_open) consider(upload_retries_);
   if (creates_open) consider(creates_);
   return best;
 }
 
 const DueEntry* Scheduler::first(Lane lane) const {
-  const std::set<DueEntry>* s = lane == Lane::kPolls     ? &polls_
-                                : lane == Lane::kUploads ? &uploads_
-                                : lane == Lane::kCreates ? &creates_
-                                                         : nullptr;
+  const std::set<DueEntry>* s = const_cast<Scheduler*>(this)->lane_set(lane);
   return s && !s->empty() ? &*s->begin() : nullptr;
 }
 

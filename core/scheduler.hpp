@@ -32,11 +32,13 @@ namespace sd {
 enum class Slot : uint8_t { kList = 0, kAsset = 1, kTask = 2, kPass = 3 };
 
 enum class Lane : uint8_t {
-  kNone,      // not scheduled: idle, terminal, or a request in flight
-  kPolls,     // polls, asset checks, downloads and the batched list: gated by tokens only
-  kUploads,   // uploads: also closed by drain() and the asset quota
-  kCreates,   // task creates: also closed by drain() and the in-flight cap
-  kListWait,  // waits for the next batched kListAssets
+  kNone,           // not scheduled: idle, terminal, or a request in flight
+  kPolls,          // polls, asset checks, downloads and the batched list: gated by tokens only
+  kUploads,        // new uploads (Declared/Expired): also closed by drain() and the asset quota
+  kUploadRetries,  // uploads of assets already Uploading (they hold their quota slot):
+                   // closed by drain() only
+  kCreates,        // task creates: also closed by drain() and the in-flight cap
+  kListWait,       // waits for the next batched kListAssets
 };
 
 struct DueEntry {
@@ -61,9 +63,13 @@ class Scheduler {
   void remove(Placement& p, Slot slot, const std::string& name);
 
   // The earliest entry of the open lanes (polls are always open), or nullptr.
-  const DueEntry* head(bool uploads_open, bool creates_open) const;
+  const DueEntry* head(bool uploads_open, bool upload_retries_open, bool creates_open) const;
+  // The same with upload retries open iff new uploads are.
+  const DueEntry* head(bool uploads_open, bool creates_open) const {
+    return head(uploads_open, uploads_open, creates_open);
+  }
 
-  // The earliest entry of one lane (kPolls, kUploads or kCreates), or nullptr.
+  // The earliest entry of one lane (not kListWait), or nullptr.
   const DueEntry* first(Lane lane) const;
 
   // Starts the batched list: returns every list waiter (their placements are
@@ -75,14 +81,15 @@ class Scheduler {
 
   // Entries in all lanes (for tests).
   size_t size() const {
-    return polls_.size() + uploads_.size() + creates_.size() + list_waiters_.size();
+    return polls_.size() + uploads_.size() + upload_retries_.size() + creates_.size() +
+           list_waiters_.size();
   }
 
  private:
   std::set<DueEntry>* lane_set(Lane lane);
   void refresh_list_entry();
 
-  std::set<DueEntry> polls_, uploads_, creates_;
+  std::set<DueEntry> polls_, uploads_, upload_retries_, creates_;
   std::set<std::pair<TimePoint, std::string>> list_waiters_;
   bool list_in_flight_ = false;
   std::optional<TimePoint> list_at_;  // the kList entry in polls_

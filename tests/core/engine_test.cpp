@@ -168,6 +168,22 @@ TEST(EngineLimits, UploadRetryAtFullQuotaIsNotBlockedByItsOwnSlot) {
   EXPECT_EQ(h.count(Kind::kUploadAsset, "a1"), 1u) << "the re-upload was blocked by the quota";
 }
 
+TEST(EngineLimits, UploadRetryIsNotQueuedBehindANewUploadWaitingForQuota) {
+  EngineOptions o = Harness::default_options();
+  o.max_assets = 2;
+  Harness h(o);
+  SpecSet s;
+  for (int i = 0; i < 3; ++i) s.assets.push_back(asset_spec("a" + std::to_string(i)));
+  h.sync(s);
+  ASSERT_EQ(h.count(Kind::kUploadAsset), 2u);
+  EXPECT_EQ(h.astate("a2"), AssetState::kDeclared) << "a2 waits for a quota slot";
+  h.pop(Kind::kUploadAsset, "a0");
+  h.take(h.engine->on_upload("a0", err<RemoteAsset>(transient("refused", false, 0)), h.now));
+  ASSERT_TRUE(h.wake());
+  EXPECT_EQ(h.count(Kind::kUploadAsset, "a0"), 1u) << "the retry is not stuck behind a2";
+  EXPECT_EQ(h.count(Kind::kUploadAsset, "a2"), 0u);
+}
+
 // ---- recovery ----------------------------------------------------------------
 
 AssetRecord asset_rec(const std::string& name, AssetState st, const std::string& id = "") {

@@ -76,5 +76,16 @@ TEST(Scheduler, ListWaitersShareOneListEntry) {
   EXPECT_EQ(s.head(false, false)->at, kT0 + seconds(1));
 }
 
+TEST(Scheduler, UploadRetriesHaveTheirOwnGate) {
+  Scheduler s;
+  Placement a, b;
+  s.place(a, Slot::kAsset, "new", Lane::kUploads, kT0);
+  s.place(b, Slot::kAsset, "retry", Lane::kUploadRetries, kT0 + seconds(1));
+  EXPECT_EQ(s.head(false, true, false)->name, "retry");
+  EXPECT_EQ(s.head(true, true, false)->name, "new");
+  EXPECT_EQ(s.head(false, false, false), nullptr);
+  EXPECT_EQ(s.first(Lane::kUploadRetries)->name, "retry");
+}
+
 }  // namespace
 }  // namespace sd
