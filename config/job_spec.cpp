@@ -493,7 +493,8 @@ std::optional<TaskSpec> FileChecker::check_task(const Json& t, size_t index) {
   if (t.contains("audio")) spec.audio = t["audio"].get<bool>();
   if (t.contains("auto_upload_assets")) {
     spec.auto_upload_assets = t["auto_upload_assets"].get<bool>();
-    if (*spec.auto_upload_assets && type != nullptr && type->strict) {
+    // PiAPI rejects the field itself on strict types, even when false.
+    if (type != nullptr && type->strict) {
       error(ptr + "/auto_upload_assets", job, "auto_upload_assets",
             "auto_upload_assets is only accepted by -less-restriction task types",
             "use task_type '" + std::string(type->twin) + "', or remove auto_upload_assets");

@@ -151,6 +151,13 @@ std::vector<Rule> rules() {
        },
        [](OJson& t) { t["auto_upload_assets"] = true; }, "auto_upload_assets",
        "seedance-2-fast-less-restriction", "auto_upload_assets"},
+      {"AutoUploadFieldEvenFalseOnStrict", false,
+       [](OJson& t) {
+         t["task_type"] = "seedance-2";
+         t["auto_upload_assets"] = false;
+       },
+       [](OJson& t) { t["task_type"] = "seedance-2"; }, "auto_upload_assets",
+       "seedance-2-less-restriction", "auto_upload_assets"},
       {"AssetRefOnStrictNamesTwin", false,
        [](OJson& t) {
          t["task_type"] = "seedance-2";
