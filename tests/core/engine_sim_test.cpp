@@ -516,6 +516,29 @@ TEST(EngineSimulation, IdleTtlIsRefreshedWhileTasksWait) {
   }
 }
 
+// The shape of the 200-asset / 1,000-task integration run (tests/integration),
+// engine only: a full asset quota, fast polls and every fault kind at once.
+TEST(EngineSimulation, FleetShapedRunWithFaults) {
+  SimConfig c;
+  c.seed = 31;
+  c.assets = 200;
+  c.tasks = 1000;
+  c.faults = Faults{0.005, 0.04, 0.005, 0.02};
+  EngineOptions o = sim_options();
+  o.max_assets = c.assets;  // every slot used: retries must not wait for the quota
+  o.max_tasks_in_flight = 100;
+  o.requests_per_second = 2000;
+  o.asset_first_poll = milliseconds(20);
+  o.task_first_poll = milliseconds(50);
+  o.max_poll_interval = milliseconds(500);
+  FakePiApi api(31, c.faults);
+  const SimResult r = run_sim(c, o, api);
+  check_invariants(c, o, api, r);
+  int held = 0;
+  for (const auto& [n, t] : r.tasks) held += t.state == TaskState::kHeld;
+  EXPECT_LE(held, c.tasks / 20);
+}
+
 TEST(EngineSimulation, ResubmitUncertainNeverLeavesHeldTasks) {
   SimConfig c;
   c.seed = 9;
