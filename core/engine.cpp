@@ -525,6 +525,10 @@ struct Engine::Impl {
     if (a.rec.state != AssetState::kProcessing) {
       set_state(a, AssetState::kProcessing);
       poll_via_list(a, now + opt.asset_first_poll);
+    } else if (now - a.rec.state_since >= opt.give_up_after) {
+      // PiAPI documents 5-60 s of processing; a day means it never will finish.
+      fail_asset(a, "still " + (r.status_text.empty() ? std::string("Processing") : r.status_text) +
+                        " on PiAPI after " + humanise(now - a.rec.state_since));
     } else {
       ++a.rec.schedule.poll_count;
       poll_via_list(a, now + poll_interval(opt.asset_first_poll, opt.max_poll_interval,

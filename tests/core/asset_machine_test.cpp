@@ -304,5 +304,28 @@ TEST(AssetMachine, RemovedAssetIsRetiredAndNotUploaded) {
   EXPECT_FALSE(h.engine->next_wakeup());
 }
 
+TEST(AssetMachine, ProcessingForADayFails) {
+  Harness h;
+  h.sync(one_asset_one_task());
+  h.pop(Kind::kUploadAsset, "hero");
+  h.take(h.engine->on_upload("hero", remote_asset(asset_id(1), RemoteAssetStatus::kProcessing),
+                             h.now));
+  int lists = 0;
+  while (h.astate("hero") == AssetState::kProcessing && lists < 100000) {
+    ASSERT_TRUE(h.wake());
+    if (h.count(Kind::kListAssets) == 0) continue;
+    h.pop(Kind::kListAssets);
+    ++lists;
+    h.take(h.engine->on_list(
+        std::vector<RemoteAsset>{remote_asset(asset_id(1), RemoteAssetStatus::kProcessing)},
+        h.now));
+  }
+  EXPECT_EQ(h.astate("hero"), AssetState::kFailed);
+  EXPECT_GE(h.now - kT0, hours(24));
+  EXPECT_LT(h.now - kT0, hours(25));
+  EXPECT_EQ(h.tstate("intro"), TaskState::kBlocked);
+  EXPECT_GT(lists, 24 * 60);  // polled at most every max_poll_interval (60 s)
+}
+
 }  // namespace
 }  // namespace sd
