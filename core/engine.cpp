@@ -80,6 +80,7 @@ struct PassEntry {
   State state = State::kUnchecked;
   std::string message;  // why it cannot be used
   Schedule schedule;
+  std::optional<TimePoint> processing_since;  // first check that found it Processing
   Placement placed;
   bool in_flight = false;
   std::set<std::string, std::less<>> dependents;
@@ -1393,6 +1394,13 @@ struct Engine::Impl {
           resolve_pass(p, PassEntry::State::kActive, {});
           return;
         case RemoteAssetStatus::kProcessing:
+          if (!p.processing_since) p.processing_since = now;
+          if (now - *p.processing_since >= opt.give_up_after) {
+            resolve_pass(p, PassEntry::State::kFailed,
+                         "asset://" + p.id + " is still Processing on PiAPI after " +
+                             humanise(now - *p.processing_since));
+            return;
+          }
           ++p.schedule.poll_count;
           schedule(p, now + poll_interval(opt.asset_first_poll, opt.max_poll_interval,
                                           p.schedule.poll_count, rng));
