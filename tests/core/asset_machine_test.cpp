@@ -327,5 +327,41 @@ TEST(AssetMachine, ProcessingForADayFails) {
   EXPECT_GT(lists, 24 * 60);  // polled at most every max_poll_interval (60 s)
 }
 
+TEST(AssetMachine, ReconcilePrefersAnActiveCopyOfTheLabel) {
+  Harness h;
+  h.sync(one_asset_one_task());
+  h.pop(Kind::kUploadAsset, "hero");
+  h.take(h.engine->on_upload("hero", err<RemoteAsset>(transient("reset", true, 0)), h.now));
+  ASSERT_TRUE(h.wake());
+  h.pop(Kind::kListAssets);
+  const std::string label = asset_spec("hero").upload_name();
+  h.take(h.engine->on_list(
+      std::vector<RemoteAsset>{remote_asset(asset_id(1), RemoteAssetStatus::kFailed, label),
+                               remote_asset(asset_id(2), RemoteAssetStatus::kActive, label),
+                               remote_asset(asset_id(3), RemoteAssetStatus::kProcessing, label)},
+      h.now));
+  EXPECT_EQ(h.astate("hero"), AssetState::kActive);
+  EXPECT_EQ(h.engine->asset("hero")->remote_id, asset_id(2));
+  EXPECT_EQ(h.count(Kind::kCreateTask, "intro"), 1u);
+}
+
+TEST(AssetMachine, PassThroughStillProcessingIsPolledUntilActive) {
+  Harness h;
+  TaskSpec t = task_spec("t", {});
+  t.image_urls = {"asset://" + asset_id(9)};
+  SpecSet s;
+  s.tasks = {t};
+  h.sync(s);
+  h.pop(Kind::kGetAsset, asset_id(9));
+  h.take(h.engine->on_get_asset(asset_id(9),
+                                remote_asset(asset_id(9), RemoteAssetStatus::kProcessing), h.now));
+  EXPECT_EQ(h.tstate("t"), TaskState::kWaiting);
+  ASSERT_TRUE(h.wake());
+  h.pop(Kind::kGetAsset, asset_id(9));
+  h.take(h.engine->on_get_asset(asset_id(9), remote_asset(asset_id(9), RemoteAssetStatus::kActive),
+                                h.now));
+  EXPECT_EQ(h.count(Kind::kCreateTask, "t"), 1u);
+}
+
 }  // namespace
 }  // namespace sd
