@@ -132,7 +132,12 @@ std::optional<Json> parse_json(std::string_view text, ParseFailure& failure, int
                        /*ignore_comments=*/true);
   } catch (const Json::parse_error& e) {
     size_t byte = e.byte > 0 ? e.byte - 1 : 0;
-    failure.line = line_of_byte(text, std::min(byte, text.size()));
+    if (byte >= text.size()) {
+      // "unexpected end of input": point at the last line with content.
+      size_t last = text.find_last_not_of(" \t\r\n");
+      byte = last == std::string_view::npos ? 0 : last;
+    }
+    failure.line = line_of_byte(text, byte);
     std::string what = e.what();
     // Drop nlohmann's "[json.exception.parse_error.101] parse error at line 1, column 2: ".
     if (auto col = what.find("column "); col != std::string::npos) {

@@ -9,6 +9,7 @@
 
 #include "config/job_spec.hpp"
 #include "config/json_source.hpp"
+#include "config/validate.hpp"
 #include "config_test_util.hpp"
 
 namespace sd {
@@ -190,6 +191,19 @@ void expect_consistent(const FileSpecs& fs, const std::vector<Diagnostic>& diags
   EXPECT_NE(fs.ok, has_error) << test::dump(diags) << text.substr(0, 500);
   if (!fs.ok) {
     EXPECT_TRUE(fs.assets.empty() && fs.tasks.empty());
+  }
+  // A valid result holds only valid declarations.
+  for (const auto& a : fs.assets) {
+    EXPECT_TRUE(config::is_valid_name(a.name)) << a.name;
+  }
+  for (const auto& t : fs.tasks) {
+    EXPECT_TRUE(config::is_valid_name(t.name)) << t.name;
+    EXPECT_NE(config::find_task_type(t.task_type), nullptr) << t.task_type;
+    EXPECT_FALSE(t.prompt.empty());
+    if (t.duration) {
+      EXPECT_TRUE(*t.duration >= 4 && *t.duration <= 15) << *t.duration;
+    }
+    EXPECT_LE(t.image_urls.size() + t.video_urls.size() + t.audio_urls.size(), 12u);
   }
   for (const auto& d : diags) {
     EXPECT_FALSE(d.message.empty());

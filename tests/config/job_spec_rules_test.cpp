@@ -344,3 +344,83 @@ INSTANTIATE_TEST_SUITE_P(Rules, JobSpecRule, ::testing::ValuesIn(rules()),
 
 }  // namespace
 }  // namespace sd
+
+namespace sd {
+namespace {
+
+// File-level shape errors: the file, the line and the field are named.
+TEST(JobSpecFile, ShapeErrors) {
+  struct Case {
+    std::string text;
+    int line;
+    std::string field;
+    std::string needle;
+  };
+  std::vector<Case> cases = {
+      {"[\n]", 1, "", "must hold a JSON object, not an array"},
+      {"{\n  \"task\": []\n}", 2, "task", "did you mean 'tasks'?"},
+      {"{\n  \"assets\": {}\n}", 2, "assets", "must be an array, not an object"},
+      {"{\n  \"tasks\": [\n    7\n  ]\n}", 3, "", "a task must be an object, not an integer"},
+      {"{\n  \"tasks\": [],\n  \"tasks\": [\n", 3, "", "invalid JSON"},
+      {"{\"tasks\": [{\"name\": \"a\", \"task_type\": \"seedance-2\", \"prompt\": \"\\u00zz\"}]}",
+       1, "", "invalid JSON"},
+  };
+  for (const auto& c : cases) {
+    std::vector<Diagnostic> d;
+    FileSpecs fs = parse_job_file("f.json", c.text, d);
+    EXPECT_FALSE(fs.ok) << c.text;
+    auto e = test::errors_of(d);
+    ASSERT_FALSE(e.empty()) << c.text;
+    EXPECT_EQ(e[0].file, "f.json");
+    EXPECT_EQ(e[0].line, c.line) << e[0].to_string();
+    EXPECT_EQ(e[0].field, c.field) << e[0].to_string();
+    EXPECT_NE(e[0].to_string().find(c.needle), std::string::npos) << e[0].to_string();
+  }
+}
+
+TEST(JobSpecFile, EmptyObjectIsValidWithAWarning) {
+  std::vector<Diagnostic> d;
+  FileSpecs fs = parse_job_file("f.json", "// nothing yet\n{}", d);
+  EXPECT_TRUE(fs.ok);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_FALSE(d[0].is_error());
+  EXPECT_NE(d[0].message.find("declares no assets and no tasks"), std::string::npos);
+}
+
+TEST(JobSpecFile, ParsesEveryFieldIntoTheSpec) {
+  std::string text = R"({
+  "assets": [
+    {"name": "cast", "url": "https://cdn.example.com/cast.MOV"}
+  ],
+  "tasks": [
+    {"name": "t", "task_type": "seedance-2-less-restriction", "prompt": "Video 1 with @image1",
+     "image_urls": ["https://cdn.example.com/a.jpg"], "video_urls": ["asset://cast"],
+     "audio_urls": ["asset://asset-20260607154123-6nxk8"], "duration": 15,
+     "aspect_ratio": "3:4", "resolution": "1080p", "mode": "omni_reference", "audio": false,
+     "auto_upload_assets": true}
+  ]
+})";
+  std::vector<Diagnostic> d;
+  FileSpecs fs = parse_job_file("f.json", text, d);
+  ASSERT_TRUE(fs.ok) << test::dump(d);
+  EXPECT_TRUE(d.empty()) << test::dump(d);
+  ASSERT_EQ(fs.assets.size(), 1u);
+  EXPECT_EQ(fs.assets[0].type, MediaType::kVideo);  // from the extension
+  EXPECT_EQ(fs.assets[0].source.line, 3);
+  EXPECT_EQ(fs.assets[0].source.file, "f.json");
+  ASSERT_EQ(fs.tasks.size(), 1u);
+  const TaskSpec& t = fs.tasks[0];
+  EXPECT_EQ(t.source.line, 6);
+  EXPECT_EQ(t.task_type, "seedance-2-less-restriction");
+  EXPECT_EQ(t.video_urls, std::vector<std::string>{"asset://cast"});
+  EXPECT_EQ(t.duration, 15);
+  EXPECT_EQ(t.aspect_ratio, "3:4");
+  EXPECT_EQ(t.resolution, "1080p");
+  EXPECT_EQ(t.mode, "omni_reference");
+  EXPECT_EQ(t.audio, false);
+  EXPECT_EQ(t.auto_upload_assets, true);
+  EXPECT_EQ(t.asset_names(), std::vector<std::string>{"cast"});
+}
+
+}  // namespace
+}  // namespace sd
