@@ -302,22 +302,46 @@ struct PiapiClient::Impl : std::enable_shared_from_this<PiapiClient::Impl> {
       endpoints = tcp::resolver::results_type::create(tcp::endpoint(addr, url.port), url.host,
                                                       std::to_string(url.port));
     } else {
-      auto resolver = std::make_shared<tcp::resolver>(ex);
-      asio::steady_timer timer(ex, opt.timeout);
-      timer.async_wait([weak = std::weak_ptr<tcp::resolver>(resolver)](beast::error_code ec) {
-        if (ec) return;
-        if (auto r = weak.lock()) r->cancel();
+      // getaddrinfo runs on Asio's resolver thread and cannot be interrupted,
+      // so the deadline races it: whichever finishes first wakes us; a late
+      // resolver completion only touches the shared state.
+      struct Race {
+        explicit Race(asio::any_io_executor e)
+            : resolver(e), deadline(e), wake(e, SteadyClock::time_point::max()) {}
+        tcp::resolver resolver;
+        asio::steady_timer deadline;
+        asio::steady_timer wake;
+        bool done = false;
+        beast::error_code ec;
+        tcp::resolver::results_type results;
+      };
+      auto race = std::make_shared<Race>(ex);
+      race->resolver.async_resolve(
+          url.host, std::to_string(url.port),
+          [race](beast::error_code ec, tcp::resolver::results_type results) {
+            if (race->done) return;
+            race->done = true;
+            race->ec = ec;
+            race->results = std::move(results);
+            race->deadline.cancel();
+            race->wake.cancel();
+          });
+      race->deadline.expires_after(opt.timeout);
+      race->deadline.async_wait([weak = std::weak_ptr<Race>(race)](beast::error_code ec) {
+        auto r = weak.lock();
+        if (ec || !r || r->done) return;
+        r->done = true;
+        r->ec = beast::error::timeout;
+        r->resolver.cancel();
+        r->wake.cancel();
       });
-      const std::string port = std::to_string(url.port);
-      auto [ec, results] = co_await resolver->async_resolve(url.host, port, kUseTuple);
-      timer.cancel();
-      if (ec) {
-        beast::error_code shown =
-            ec == asio::error::operation_aborted ? beast::error_code(beast::error::timeout) : ec;
+      auto [wake_ec] = co_await race->wake.async_wait(kUseTuple);
+      (void)wake_ec;  // cancelled on purpose by whichever side finished first
+      if (race->ec) {
         co_return tl::unexpected(
-            transport_error(Phase::kResolve, shown, origin, opt.timeout, false));
+            transport_error(Phase::kResolve, race->ec, origin, opt.timeout, false));
       }
-      endpoints = std::move(results);
+      endpoints = std::move(race->results);
     }
 
     auto conn = std::make_unique<Conn>();
