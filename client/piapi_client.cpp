@@ -79,8 +79,12 @@ struct Conn {
     if (!tcp().socket().is_open()) return false;
     char c = 0;
     const ssize_t n = ::recv(tcp().socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0) return false;          // FIN received
-    if (n > 0) return tls != nullptr;  // TLS may hold a session ticket
+    if (n == 0) return false;  // FIN received
+    // Bytes on an idle connection: for plain HTTP a protocol violation, for
+    // TLS almost always the close_notify alert of a server closing it. Using
+    // it would turn a POST into "outcome unknown", so drop it; the price of
+    // a wrong guess is one handshake.
+    if (n > 0) return false;
     return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
   }
 };

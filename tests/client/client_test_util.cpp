@@ -162,6 +162,8 @@ struct RawServerAccess {
         self->handshake_failures_++;
       } else {
         serve(self, s, conn);
+        // Send close_notify without waiting for the peer's, as servers do.
+        ::SSL_shutdown(s.native_handle());
       }
     } else {
       serve(self, sock, conn);

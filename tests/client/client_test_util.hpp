@@ -93,6 +93,7 @@ class RawServer {
   int connections() const { return connections_.load(); }
   int requests() const { return requests_.load(); }
   int max_concurrent() const { return max_concurrent_.load(); }
+  int open_connections() const { return open_.load(); }
   int handshake_failures() const { return handshake_failures_.load(); }
   // Every request seen, in arrival order.
   std::vector<RawRequest> seen() const;

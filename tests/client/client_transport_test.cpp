@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -291,6 +292,32 @@ TEST(PiapiClientTransport, ReadTimeoutIsOutcomeUnknown) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(550));
 }
 
+// Waits (with a deadline) until the server has closed every connection.
+bool server_closed_all(const RawServer& srv) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (srv.open_connections() > 0) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+TEST(PiapiClientTransport, IdleConnectionClosedByServerDoesNotMakeAPostUncertain) {
+  RawServer srv([](int, int, const RawRequest&) {
+    RawAction a = ok_task();
+    a.close_after = true;  // no Connection: close header: the client believes it is reusable
+    return a;
+  });
+  asio::io_context ioc;
+  auto client = make_client(ioc, srv.base_url());
+  ASSERT_TRUE(run_on(ioc, client->get_task("t-1")));
+  ASSERT_TRUE(server_closed_all(srv));
+  auto t = run_on(ioc, client->create_task("{}"));
+  ASSERT_TRUE(t) << t.error().message;
+  EXPECT_EQ(srv.connections(), 2);
+  EXPECT_EQ(srv.requests(), 2);
+}
+
 // --- asset list paging ---------------------------------------------------
 
 // "?page=N" of a request target, 1 when absent.
@@ -522,6 +549,34 @@ TEST(PiapiClientTls, VerifiesAgainstGivenCaAndRejectsUnknownCert) {
     ASSERT_FALSE(t);
     EXPECT_NE(t.error().message.find("TLS handshake"), std::string::npos) << t.error().message;
   }
+  EXPECT_EQ(srv.requests(), 2);
+}
+
+TEST(PiapiClientTls, IdleTlsConnectionClosedWithCloseNotifyIsNotReused) {
+  test::ClientTempDir dir;
+  const std::string cert = dir.file("cert.pem");
+  const std::string key = dir.file("key.pem");
+  const std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+      "-subj /CN=seedanced-test -addext subjectAltName=IP:127.0.0.1 -keyout " +
+      key + " -out " + cert + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl is needed for this test";
+  RawServer srv(
+      [](int, int, const RawRequest&) {
+        RawAction a = ok_task();
+        a.close_after = true;
+        return a;
+      },
+      cert, key);
+  asio::io_context ioc;
+  ClientOptions o;
+  o.ca_file = cert;
+  auto client = make_client(ioc, srv.base_url(), o);
+  ASSERT_TRUE(run_on(ioc, client->get_task("t-1")));
+  ASSERT_TRUE(server_closed_all(srv));
+  auto t = run_on(ioc, client->create_task("{}"));
+  ASSERT_TRUE(t) << t.error().message;
+  EXPECT_EQ(srv.connections(), 2);
   EXPECT_EQ(srv.requests(), 2);
 }
 
