@@ -184,6 +184,10 @@ TEST(Seedanced, NotifiesReadyStatusWatchdogAndStopping) {
   EXPECT_GE(
       std::count(systemd.received().begin(), systemd.received().end(), std::string("WATCHDOG=1")),
       before + 3);
+  // SIGHUP (systemctl reload): RELOADING=1, then READY=1 once the jobs are re-read.
+  d->signal(SIGHUP);
+  ASSERT_TRUE(systemd.wait_for("RELOADING=1", 5s)) << d->output();
+  ASSERT_TRUE(systemd.wait_for("READY=1", 5s)) << d->output();
   d->signal(SIGTERM);
   EXPECT_TRUE(systemd.wait_for("STOPPING=1", 10s));
   EXPECT_EQ(d->wait(10s), 0) << d->output();
