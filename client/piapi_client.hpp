@@ -9,7 +9,10 @@
 // whether the request may have been processed (maybe_processed):
 //   resolve/connect/TLS failure, nothing written       -> transient, false
 //   any byte written, then reset/timeout/no reply       -> transient, true
-//   5xx, non-JSON (HTML) or truncated body              -> transient, true
+//   502, 504, 520, 524 or a non-JSON 500 (a gateway:
+//   the origin may have acted), or a 2xx whose body is
+//   truncated or not JSON                               -> transient, true
+//   other 5xx (PiAPI's JSON error, a 503 edge page)     -> transient, false
 //   429 (retry_after from Retry-After)                   -> transient, false
 //   other 4xx                                            -> permanent, false, message verbatim
 //   3xx (never followed for API calls)                   -> permanent, false

@@ -454,8 +454,16 @@ ApiError error_from_reply(int http_status, std::string_view body,
     if (!is_json) e.message += " (" + describe_non_json(body) + ")";
   }
   if (http_status >= 500 || http_status < 300) {
+    // design.md rule 4: 5xx replies are retried. Whether a create may have
+    // taken effect depends on who answered. PiAPI's own JSON error (any 5xx)
+    // and a 503 (overload, or a Cloudflare challenge answered at the edge)
+    // mean the request was refused, so resending it cannot pay twice. A
+    // gateway error (502, 504, Cloudflare's 520/524) or a non-JSON 500 may
+    // come after the origin acted on the request: outcome unknown.
+    const bool gateway = http_status == 502 || http_status == 504 || http_status == 520 ||
+                         http_status == 524 || (http_status == 500 && !is_json);
     e.kind = ApiError::Kind::kTransient;
-    e.maybe_processed = true;
+    e.maybe_processed = http_status < 300 || gateway;
   } else if (http_status == 429) {
     e.kind = ApiError::Kind::kTransient;
     e.maybe_processed = false;

@@ -318,13 +318,13 @@ sim::SimOptions with_fault(double sim::FaultRates::*rate) {
   return o;
 }
 
-TEST_F(SimClient, Fault5xxOnCreateIsTransientOutcomeUnknown) {
+TEST_F(SimClient, Fault5xxOnCreateIsTransientAndNotProcessed) {
   start(with_fault(&sim::FaultRates::http_5xx));
   auto r = run(client_->create_task(task_body("p")));
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().transient());
   EXPECT_EQ(r.error().http_status, 500);
-  EXPECT_TRUE(r.error().maybe_processed);
+  EXPECT_FALSE(r.error().maybe_processed);  // PiAPI's JSON error: refused, safe to resend
   EXPECT_EQ(stat(stats(), "/faults/http_5xx"), 1);
   EXPECT_EQ(stat(stats(), "/task_creates"), 0);
 }
@@ -399,8 +399,9 @@ TEST_F(SimClient, FaultHtmlBodyIsTransient503) {
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().transient());
   EXPECT_EQ(r.error().http_status, 503);
-  EXPECT_TRUE(r.error().maybe_processed);
+  EXPECT_FALSE(r.error().maybe_processed);  // answered at the edge
   EXPECT_NE(r.error().message.find("HTML"), std::string::npos) << r.error().message;
+  EXPECT_EQ(stat(stats(), "/task_creates"), 0);
 }
 
 TEST_F(SimClient, FaultTruncatedBodyIsTransientOutcomeUnknown) {

@@ -258,16 +258,30 @@ TEST(PiapiJson, FourXxWithMessageIsPermanentVerbatim) {
   EXPECT_EQ(nf.kind, ApiError::Kind::kPermanent);
 }
 
-TEST(PiapiJson, FiveXxAndBadBodiesAreTransientMaybeProcessed) {
+TEST(PiapiJson, FiveXxIsTransientAndOnlyGatewayErrorsLeaveTheOutcomeUnknown) {
+  // PiAPI answered with its own error: refused, safe to resend.
   auto e = error_from_reply(500, R"({"code":500,"message":"internal error"})", std::nullopt);
   EXPECT_TRUE(e.transient());
-  EXPECT_TRUE(e.maybe_processed);
+  EXPECT_FALSE(e.maybe_processed);
   EXPECT_EQ(e.message, "internal error");
+  // A Cloudflare challenge or overload page is answered at the edge.
   auto html = error_from_reply(503, "<html>Attention Required! | Cloudflare</html>", std::nullopt);
   EXPECT_TRUE(html.transient());
-  EXPECT_TRUE(html.maybe_processed);
+  EXPECT_FALSE(html.maybe_processed);
   EXPECT_EQ(html.http_status, 503);
   EXPECT_NE(html.message.find("503"), std::string::npos);
+  // Gateway errors and a bare 500 page may follow work the origin did.
+  for (int status : {502, 504, 520, 524}) {
+    auto g = error_from_reply(status, "<html>Bad gateway</html>", std::nullopt);
+    EXPECT_TRUE(g.transient()) << status;
+    EXPECT_TRUE(g.maybe_processed) << status;
+  }
+  auto bare = error_from_reply(500, "<html>Internal Server Error</html>", std::nullopt);
+  EXPECT_TRUE(bare.maybe_processed);
+  // A 200 whose body cannot be read: the request was processed.
+  auto bad = error_from_reply(200, "<html>", std::nullopt);
+  EXPECT_TRUE(bad.transient());
+  EXPECT_TRUE(bad.maybe_processed);
 }
 
 TEST(PiapiJson, TooManyRequestsIsTransientNotProcessedWithRetryAfter) {
