@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -93,12 +94,16 @@ struct Daemon::Impl {
   uint64_t wake_generation = 0;  // ignores a stale wake-up that already fired
   std::optional<TimePoint> wake_at;
   std::string last_status;
+  Ready pending;              // inputs of this loop turn, not yet handled (enqueue)
+  bool flush_posted = false;  // a flush() is queued on the loop
 
   int run();
   Result<void> start();
   void stop(int code);
 
   void handle(Ready ready);
+  void enqueue(Ready ready);
+  void flush();
   void after_step();
   void arm_wakeup();
   void perform(Request request);
@@ -255,6 +260,17 @@ void Daemon::Impl::stop(int code) {
   if (stopped) return;
   stopped = true;
   exit_code = code;
+  // Transitions enqueued but not yet handled are saved (their requests are not sent);
+  // after a failed write nothing more is written.
+  if (code != kExitRuntime &&
+      (!pending.assets.empty() || !pending.tasks.empty() || !pending.events.empty())) {
+    if (auto saved = repo->apply(pending); !saved) {
+      spdlog::error("state DB write at stop failed: {}", saved.error().message());
+    } else {
+      for (const LogLine& l : pending.logs) log_line(l);
+    }
+  }
+  pending = Ready{};
   ioc.stop();
 }
 
@@ -275,6 +291,22 @@ void Daemon::Impl::handle(Ready ready) {
   for (const LogLine& l : ready.logs) log_line(l);
   for (Request& r : ready.requests) perform(std::move(r));
   after_step();
+}
+
+// Inputs that arrive while the loop runs (replies, timers, commands, reload)
+// are merged and handled together at the end of the loop turn: one transaction
+// for many replies.
+void Daemon::Impl::enqueue(Ready ready) {
+  if (stopped) return;
+  pending.merge(std::move(ready));
+  if (flush_posted) return;
+  flush_posted = true;
+  net::post(ioc, [this] { flush(); });
+}
+
+void Daemon::Impl::flush() {
+  flush_posted = false;
+  handle(std::exchange(pending, Ready{}));
 }
 
 void Daemon::Impl::after_step() {
@@ -310,7 +342,7 @@ void Daemon::Impl::arm_wakeup() {
   wake_timer.async_wait([this, generation](boost::system::error_code ec) {
     if (ec || generation != wake_generation || stopped || draining) return;
     wake_at.reset();
-    handle(engine->tick(now()));
+    enqueue(engine->tick(now()));
   });
 }
 
@@ -405,7 +437,7 @@ net::awaitable<void> Daemon::Impl::run_request(Request request) {
 
 void Daemon::Impl::finish(Ready ready) {
   --in_flight;
-  handle(std::move(ready));
+  enqueue(std::move(ready));
 }
 
 //------------------------------------------------------------------------------
@@ -465,7 +497,7 @@ void Daemon::Impl::reload() {
   JobsLoad next = load_jobs(settings.config.jobs_dir, settings.config, jobs ? &*jobs : nullptr);
   log_jobs(next, "reloaded");
   jobs = std::move(next);
-  handle(engine->sync_specs(jobs->specs, now()));
+  enqueue(engine->sync_specs(jobs->specs, now()));
   (void)notifier.ready();
 }
 
@@ -498,7 +530,7 @@ void Daemon::Impl::poll_commands() {
       if (stopped) return;
       if (c.verb == "retry") {
         spdlog::info("seedancectl: retry {}", c.name);
-        handle(engine->retry(c.name, now()));
+        enqueue(engine->retry(c.name, now()));
       } else {
         spdlog::warn("seedancectl: unknown command '{}' for '{}' ignored", c.verb, c.name);
       }

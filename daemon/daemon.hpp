@@ -15,7 +15,9 @@
 // persisted FIRST (a failed write is fatal: nothing is sent after it), its
 // log lines are written, its requests are started (one coroutine each, whose
 // reply goes back to the matching Engine::on_*), and the wake-up timer is
-// re-armed at engine.next_wakeup(). STATUS= carries a one-line summary.
+// re-armed at engine.next_wakeup(). Inputs that arrive in the same loop turn
+// are merged (Ready::merge) and saved in one transaction. STATUS= carries a
+// one-line summary.
 // SIGTERM/SIGINT: no new work, in-flight requests may finish for up to
 // drain_timeout, exit 0; a second signal exits at once (everything that
 // matters is already persisted).
