@@ -6,7 +6,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PKGS=(build-essential cmake ninja-build pkg-config ccache
       libboost1.81-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-      libsqlite3-dev sqlite3 libssl-dev openssl libsystemd-dev libcli11-dev libexpected-dev
+      libsqlite3-dev sqlite3 libssl-dev openssl libcli11-dev libexpected-dev
       libgtest-dev libgmock-dev clang-format systemd)
 missing=()
 for p in "${PKGS[@]}"; do
