@@ -34,7 +34,7 @@ RemoteTaskStatus parse_remote_task_status(std::string_view s) {
   return RemoteTaskStatus::kUnknown;
 }
 
-std::string create_task_body(const CreateTaskRequest& r) {
+std::string create_task_body(const TaskSpec& r) {
   // nlohmann's ordered_json keeps insertion order, so equal requests give equal bytes.
   nlohmann::ordered_json input;
   input["prompt"] = r.prompt;

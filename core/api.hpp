@@ -76,27 +76,12 @@ struct RemoteTask {
   std::vector<std::string> logs;
 };
 
-// The body of POST /api/v1/task with every asset://NAME already replaced by
-// asset://<asset_id>. `input` fields mirror TaskSpec.
-struct CreateTaskRequest {
-  std::string task_type;
-  std::string prompt;
-  std::vector<std::string> image_urls;
-  std::vector<std::string> video_urls;
-  std::vector<std::string> audio_urls;
-  std::optional<int> duration;
-  std::optional<std::string> aspect_ratio;
-  std::optional<std::string> resolution;
-  std::optional<std::string> mode;
-  std::optional<bool> audio;
-  std::optional<bool> auto_upload_assets;
-
-  bool operator==(const CreateTaskRequest&) const = default;
-};
-
-// The JSON body of POST /api/v1/task: {"model":"seedance","task_type":...,"input":{...}}
-// with unset optional fields omitted. Deterministic (same request -> same bytes).
-std::string create_task_body(const CreateTaskRequest& r);
+// The JSON body of POST /api/v1/task for `spec`, whose media lists must already
+// have every asset://NAME replaced by asset://<asset_id>:
+// {"model":"seedance","task_type":...,"input":{...}} with unset optional
+// fields omitted; `name` and `source` are not sent. Deterministic (same spec ->
+// same bytes), so the body persisted with Submitting is the one sent.
+std::string create_task_body(const TaskSpec& spec);
 
 // What a finished download produced.
 struct DownloadResult {

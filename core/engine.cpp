@@ -745,35 +745,19 @@ struct Engine::Impl {
 
   // The create body with every asset://NAME replaced by asset://<asset_id>.
   std::string create_body(const TaskEntry& t) const {
-    CreateTaskRequest r;
-    const TaskSpec& s = t.rec.spec;
-    r.task_type = s.task_type;
-    r.prompt = s.prompt;
-    auto subst = [this](const std::vector<std::string>& in) {
-      std::vector<std::string> v;
-      v.reserve(in.size());
-      for (const auto& url : in) {
+    TaskSpec sent = t.rec.spec;
+    auto subst = [this](std::vector<std::string>& urls) {
+      for (auto& url : urls) {
         auto ref = asset_ref(url);
-        if (ref && !is_remote_asset_id(*ref)) {
-          auto it = assets.find(*ref);
-          v.push_back("asset://" +
-                      (it == assets.end() ? std::string(*ref) : it->second.rec.remote_id));
-        } else {
-          v.push_back(url);
-        }
+        if (!ref || is_remote_asset_id(*ref)) continue;
+        auto it = assets.find(*ref);
+        if (it != assets.end()) url = "asset://" + it->second.rec.remote_id;
       }
-      return v;
     };
-    r.image_urls = subst(s.image_urls);
-    r.video_urls = subst(s.video_urls);
-    r.audio_urls = subst(s.audio_urls);
-    r.duration = s.duration;
-    r.aspect_ratio = s.aspect_ratio;
-    r.resolution = s.resolution;
-    r.mode = s.mode;
-    r.audio = s.audio;
-    r.auto_upload_assets = s.auto_upload_assets;
-    return create_task_body(r);
+    subst(sent.image_urls);
+    subst(sent.video_urls);
+    subst(sent.audio_urls);
+    return create_task_body(sent);
   }
 
   std::string output_path(const TaskEntry& t) const {

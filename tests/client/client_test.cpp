@@ -36,7 +36,7 @@ sim::SimOptions fast_sim() {
 
 std::string task_body(std::string prompt, std::vector<std::string> images = {},
                       std::string type = "seedance-2-fast-less-restriction") {
-  CreateTaskRequest r;
+  TaskSpec r;
   r.task_type = std::move(type);
   r.prompt = std::move(prompt);
   r.image_urls = std::move(images);
@@ -267,7 +267,7 @@ TEST_F(SimClient, AssetOnStrictTypeIs422PermanentVerbatim) {
 
 TEST_F(SimClient, InvalidInputIs400Permanent) {
   start();
-  CreateTaskRequest req;
+  TaskSpec req;
   req.task_type = "seedance-2-fast";
   req.prompt = "p";
   req.duration = 99;
