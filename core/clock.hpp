@@ -15,8 +15,12 @@ using Duration = std::chrono::milliseconds;
 using TimePoint = std::chrono::time_point<std::chrono::system_clock, Duration>;
 
 // Milliseconds since the Unix epoch: the form TimePoints take in SQLite and JSON.
-inline int64_t to_millis(TimePoint t) { return t.time_since_epoch().count(); }
-inline TimePoint from_millis(int64_t ms) { return TimePoint(Duration(ms)); }
+inline int64_t to_millis(TimePoint t) {
+  return t.time_since_epoch().count();
+}
+inline TimePoint from_millis(int64_t ms) {
+  return TimePoint(Duration(ms));
+}
 
 class Clock {
  public:

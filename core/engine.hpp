@@ -41,12 +41,12 @@ struct EngineOptions {
   Duration error_max_retry = std::chrono::minutes(5);    // ... and cap
   Duration give_up_after = std::chrono::hours(24);       // failures for this long -> Failed
   Duration expiry_margin = std::chrono::hours(1);  // re-check an asset this close to expires_at
-  int max_tasks_in_flight = 4;     // Submitting + Submitted + Held
-  double requests_per_second = 5;  // token bucket over every request
-  int max_concurrent_requests = 8;  // requests awaiting a reply
-  int max_assets = 50;              // plan quota
-  bool resubmit_uncertain = false;  // "on_uncertain_submit": "resubmit"
-  std::string output_dir;           // downloads go to <output_dir>/<task name>.mp4
+  int max_tasks_in_flight = 4;                     // Submitting + Submitted + Held
+  double requests_per_second = 5;                  // token bucket over every request
+  int max_concurrent_requests = 8;                 // requests awaiting a reply
+  int max_assets = 50;                             // plan quota
+  bool resubmit_uncertain = false;                 // "on_uncertain_submit": "resubmit"
+  std::string output_dir;                          // downloads go to <output_dir>/<task name>.mp4
 };
 
 // One call the shell must make, then report with the matching on_*().
@@ -61,12 +61,12 @@ struct Request {
     kDownload,     // -> on_download(name, ...)
   };
   Kind kind = Kind::kListAssets;
-  std::string name;       // the asset or task; empty for kListAssets
+  std::string name;           // the asset or task; empty for kListAssets
   UploadAssetRequest upload;  // kUploadAsset
-  std::string remote_id;  // kGetAsset (asset_id), kGetTask (task_id)
-  std::string body;       // kCreateTask: the exact JSON body (also in the persisted record)
-  std::string url;        // kDownload: the video URL
-  std::string path;       // kDownload: the final destination file
+  std::string remote_id;      // kGetAsset (asset_id), kGetTask (task_id)
+  std::string body;           // kCreateTask: the exact JSON body (also in the persisted record)
+  std::string url;            // kDownload: the video URL
+  std::string path;           // kDownload: the final destination file
 };
 
 struct LogLine {

@@ -47,8 +47,12 @@ std::optional<E> value_of(const std::array<std::pair<E, std::string_view>, N>& t
 
 }  // namespace
 
-std::string_view to_string(AssetState s) { return name_of(kAssetNames, s); }
-std::string_view to_string(TaskState s) { return name_of(kTaskNames, s); }
+std::string_view to_string(AssetState s) {
+  return name_of(kAssetNames, s);
+}
+std::string_view to_string(TaskState s) {
+  return name_of(kTaskNames, s);
+}
 std::optional<AssetState> asset_state_from_string(std::string_view s) {
   return value_of(kAssetNames, s);
 }

@@ -57,8 +57,12 @@ template <class T>
 using Result = tl::expected<T, Error>;
 
 // The value to return from a Result<void> function on success: `return Ok();`.
-inline Result<void> Ok() { return {}; }
+inline Result<void> Ok() {
+  return {};
+}
 
-inline tl::unexpected<Error> Fail(Error e) { return tl::unexpected<Error>(std::move(e)); }
+inline tl::unexpected<Error> Fail(Error e) {
+  return tl::unexpected<Error>(std::move(e));
+}
 
 }  // namespace sd

@@ -76,7 +76,9 @@ std::string AssetSpec::content_hash() const {
   return h.hex();
 }
 
-std::string AssetSpec::upload_name() const { return "seedanced-" + name + "-" + content_hash(); }
+std::string AssetSpec::upload_name() const {
+  return "seedanced-" + name + "-" + content_hash();
+}
 
 std::vector<std::string> TaskSpec::asset_names() const {
   std::vector<std::string> out;
