@@ -17,13 +17,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "config/main_config.hpp"
 #include "core/clock.hpp"
 #include "ctl/commands.hpp"
 #include "ctl/format.hpp"
 #include "storage/repository.hpp"
-#if SD_CTL_HAVE_CONFIG
-#include "config/main_config.hpp"
-#endif
 
 namespace {
 
@@ -58,16 +56,9 @@ sd::Result<std::string> resolve_db(const std::string& db, const std::string& con
     if (!file_exists(kDefaultConfig)) return std::string(kDefaultStateDb);
     path = kDefaultConfig;
   }
-#if SD_CTL_HAVE_CONFIG
   auto c = sd::load_main_config(path);
   if (!c) return sd::Fail(c.error());
   return c->state_db;
-#else
-  return sd::Fail(
-      sd::Error::Unsupported("this seedancectl was built without config support; pass "
-                             "--db PATH instead of --config " +
-                             path));
-#endif
 }
 
 }  // namespace
