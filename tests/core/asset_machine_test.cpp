@@ -67,8 +67,7 @@ TEST(AssetMachine, UploadReplyActiveOrFailedSkipsProcessing) {
 
 TEST(AssetMachine, ProcessingAssetsShareOneListRequest) {
   Harness h;
-  SpecSet s;
-  for (int i = 0; i < 5; ++i) s.assets.push_back(asset_spec("a" + std::to_string(i)));
+  SpecSet s = assets_only(5);
   h.sync(s);
   for (int i = 0; i < 5; ++i) {
     const std::string n = "a" + std::to_string(i);

@@ -45,6 +45,13 @@ inline TaskSpec task_spec(const std::string& name, const std::vector<std::string
   return s;
 }
 
+// Declarations of `n` image assets a0 .. a<n-1> and no task.
+inline SpecSet assets_only(int n) {
+  SpecSet s;
+  for (int i = 0; i < n; ++i) s.assets.push_back(asset_spec("a" + std::to_string(i)));
+  return s;
+}
+
 // "asset-20260101000000-" + five base-36 characters of n.
 inline std::string asset_id(int n) {
   static const char* kDigits = "0123456789abcdefghijklmnopqrstuvwxyz";

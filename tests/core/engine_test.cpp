@@ -93,8 +93,7 @@ TEST(EngineLimits, ConcurrencyBoundsOutstandingRequests) {
   EngineOptions o = Harness::default_options();
   o.max_concurrent_requests = 2;
   Harness h(o);
-  SpecSet s;
-  for (int i = 0; i < 5; ++i) s.assets.push_back(asset_spec("a" + std::to_string(i)));
+  SpecSet s = assets_only(5);
   h.sync(s);
   EXPECT_EQ(h.pending.size(), 2u);
   EXPECT_EQ(h.engine->summary().requests_in_flight, 2);
@@ -127,8 +126,7 @@ TEST(EngineLimits, AssetQuotaBoundsLiveUploads) {
   EngineOptions o = Harness::default_options();
   o.max_assets = 2;
   Harness h(o);
-  SpecSet s;
-  for (int i = 0; i < 3; ++i) s.assets.push_back(asset_spec("a" + std::to_string(i)));
+  SpecSet s = assets_only(3);
   h.sync(s);
   EXPECT_EQ(h.count(Kind::kUploadAsset), 2u);
   EXPECT_EQ(h.astate("a2"), AssetState::kDeclared);
@@ -144,8 +142,7 @@ TEST(EngineLimits, UploadRetryAtFullQuotaIsNotBlockedByItsOwnSlot) {
   EngineOptions o = Harness::default_options();
   o.max_assets = 2;
   Harness h(o);
-  SpecSet s;
-  for (int i = 0; i < 2; ++i) s.assets.push_back(asset_spec("a" + std::to_string(i)));
+  SpecSet s = assets_only(2);
   h.sync(s);
   ASSERT_EQ(h.count(Kind::kUploadAsset), 2u);
   h.pop(Kind::kUploadAsset, "a0");
@@ -172,8 +169,7 @@ TEST(EngineLimits, UploadRetryIsNotQueuedBehindANewUploadWaitingForQuota) {
   EngineOptions o = Harness::default_options();
   o.max_assets = 2;
   Harness h(o);
-  SpecSet s;
-  for (int i = 0; i < 3; ++i) s.assets.push_back(asset_spec("a" + std::to_string(i)));
+  SpecSet s = assets_only(3);
   h.sync(s);
   ASSERT_EQ(h.count(Kind::kUploadAsset), 2u);
   EXPECT_EQ(h.astate("a2"), AssetState::kDeclared) << "a2 waits for a quota slot";
